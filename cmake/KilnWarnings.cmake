@@ -1,0 +1,16 @@
+# Warning and sanitizer flags, applied per target (never globally).
+add_library(kiln_warnings INTERFACE)
+target_compile_options(kiln_warnings INTERFACE
+    -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
+    -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual -Wnull-dereference
+    -Wimplicit-fallthrough -Wformat=2)
+if(KILN_WERROR)
+    target_compile_options(kiln_warnings INTERFACE -Werror)
+endif()
+
+add_library(kiln_sanitizers INTERFACE)
+if(KILN_SANITIZE)
+    target_compile_options(kiln_sanitizers INTERFACE
+        -fsanitize=${KILN_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    target_link_options(kiln_sanitizers INTERFACE -fsanitize=${KILN_SANITIZE})
+endif()

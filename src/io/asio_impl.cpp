@@ -1,0 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// The one translation unit that compiles Asio, Asio's SSL support and Beast
+// (BOOST_ASIO_SEPARATE_COMPILATION / BOOST_BEAST_SEPARATE_COMPILATION).
+#include <boost/asio/impl/src.hpp>
+#include <boost/asio/ssl/impl/src.hpp>
+#include <boost/beast/src.hpp>
