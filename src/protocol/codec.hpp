@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+// msgpack encoding and decoding of protocol Values, with the conventions both Buildbot peers
+// use: str for text, bin for bytes, smallest int formats, float64, maps with str keys.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "core/expected.hpp"
+#include "protocol/value.hpp"
+
+namespace kiln::protocol {
+
+struct DecodeLimits {
+    std::size_t max_depth = 32;
+    std::size_t max_container_entries = 1 << 20;
+};
+
+// Decodes exactly one msgpack document. Errors (truncated data, trailing bytes, invalid UTF-8
+// in a str, non-string map keys, ext types, nesting deeper than the limit) name the problem.
+core::Expected<Value> decode(std::string_view bytes, const DecodeLimits& limits = {});
+
+// Appends the msgpack encoding of `value` to `out`.
+void encode(const Value& value, std::string& out);
+std::string encode(const Value& value);
+
+// True when `text` is valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
+bool is_valid_utf8(std::string_view text);
+
+}  // namespace kiln::protocol
