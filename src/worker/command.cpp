@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "worker/command.hpp"
+
+#include <chrono>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "worker/commands.hpp"
+
+namespace kiln::worker {
+
+using protocol::Value;
+
+double now_seconds() {
+    using namespace std::chrono;
+    return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+CommandOutput::CommandOutput(asio::any_io_executor executor, MasterLink& link,
+                             std::string command_id, OutputSettings settings)
+    : link_(link)
+    , command_id_(std::move(command_id))
+    , settings_(settings)
+    , buffer_(settings.buffer_size)
+    , sent_(executor)
+    , buffered_(executor) {}
+
+void CommandOutput::add_text(const std::string& key, std::string_view text,
+                             const std::string& logname) {
+    const std::string finder_key = key == "log" ? "log:" + logname : key;
+    auto it = finders_.find(finder_key);
+    if (it == finders_.end())
+        it = finders_.emplace(finder_key, LineBoundaryFinder(settings_.max_line_length)).first;
+    auto lines = it->second.append(text, now_seconds());
+    if (!lines) return;
+    if (key == "log")
+        buffer_.add_log(logname, std::move(*lines));
+    else
+        buffer_.add_lines(key, std::move(*lines));
+    if (!first_buffered_at_) {
+        first_buffered_at_ = asio::steady_timer::clock_type::now();
+        buffered_.notify();
+    }
+}
+
+void CommandOutput::add_stdout(std::string_view bytes) {
+    add_text("stdout", decoders_["stdout"].decode(bytes));
+}
+
+void CommandOutput::add_stderr(std::string_view bytes) {
+    add_text("stderr", decoders_["stderr"].decode(bytes));
+}
+
+void CommandOutput::add_log(const std::string& logname, std::string_view bytes) {
+    add_text("log", decoders_["log:" + logname].decode(bytes), logname);
+}
+
+void CommandOutput::add_header(std::string_view text) { add_text("header", text); }
+
+void CommandOutput::add_status(const std::string& key, Value value) {
+    buffer_.add_status(key, std::move(value));
+    if (!first_buffered_at_) {
+        first_buffered_at_ = asio::steady_timer::clock_type::now();
+        buffered_.notify();
+    }
+}
+
+asio::awaitable<void> CommandOutput::send_batches() {
+    for (auto& batch : buffer_.take_ready()) outbox_.push_back(std::move(batch));
+    if (!buffer_.has_buffered()) first_buffered_at_.reset();
+    while (sending_) co_await sent_.wait();  // another coroutine is sending: wait our turn
+    if (outbox_.empty()) co_return;
+    sending_ = true;
+    try {
+        while (!outbox_.empty()) {
+            auto batch = std::move(outbox_.front());
+            outbox_.erase(outbox_.begin());
+            protocol::Update update{command_id_, std::move(batch)};
+            co_await link_.notify("update", protocol::to_fields(protocol::WorkerRequest{
+                                                std::move(update)}));
+        }
+    } catch (...) {
+        sending_ = false;
+        sent_.notify();
+        throw;
+    }
+    sending_ = false;
+    sent_.notify();
+}
+
+asio::awaitable<void> CommandOutput::send_ready() { co_await send_batches(); }
+
+asio::awaitable<void> CommandOutput::flush() {
+    // std::map iterates keys in sorted order, as the stock worker flushes its streams.
+    for (auto& [key, decoder] : decoders_) {
+        auto rest = decoder.decode({}, true);
+        if (rest.empty()) continue;
+        auto finder = finders_.find(key);
+        if (finder == finders_.end())
+            finder = finders_.emplace(key, LineBoundaryFinder(settings_.max_line_length)).first;
+        if (auto lines = finder->second.append(rest, now_seconds())) {
+            if (key.starts_with("log:"))
+                buffer_.add_log(key.substr(4), std::move(*lines));
+            else
+                buffer_.add_lines(key, std::move(*lines));
+        }
+    }
+    for (auto& [key, finder] : finders_) {
+        auto lines = finder.flush();
+        if (!lines) continue;
+        if (key.starts_with("log:"))
+            buffer_.add_log(key.substr(4), std::move(*lines));
+        else
+            buffer_.add_lines(key, std::move(*lines));
+    }
+    buffer_.flush();
+    co_await send_batches();
+}
+
+asio::awaitable<void> CommandOutput::run_timer() {
+    auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer timer(executor);
+    auto timeout = std::chrono::duration_cast<asio::steady_timer::duration>(
+        std::chrono::duration<double>(settings_.buffer_timeout));
+    for (;;) {
+        if (!first_buffered_at_) {
+            co_await buffered_.wait();
+            auto state = co_await asio::this_coro::cancellation_state;
+            if (state.cancelled() != asio::cancellation_type::none) co_return;
+            continue;
+        }
+        timer.expires_at(*first_buffered_at_ + timeout);
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::operation_aborted) co_return;
+        if (first_buffered_at_ && asio::steady_timer::clock_type::now() >= *first_buffered_at_ + timeout) {
+            buffer_.flush();
+            co_await send_batches();
+        }
+    }
+}
+
+// --- arguments ------------------------------------------------------------------------------
+
+const Value* arg(const protocol::Map& args, std::string_view key) {
+    return protocol::find(args, key);
+}
+
+std::optional<std::string> text_arg(const protocol::Map& args, std::string_view key) {
+    const auto* value = arg(args, key);
+    if (!value) return std::nullopt;
+    auto text = value->as_text();
+    if (!text) return std::nullopt;
+    return std::string(*text);
+}
+
+std::optional<double> number_arg(const protocol::Map& args, std::string_view key) {
+    const auto* value = arg(args, key);
+    if (!value) return std::nullopt;
+    return value->as_number();
+}
+
+bool bool_arg(const protocol::Map& args, std::string_view key, bool fallback) {
+    const auto* value = arg(args, key);
+    if (!value || value->is_nil()) return fallback;
+    if (const auto* b = value->if_bool()) return *b;
+    if (auto n = value->as_number()) return *n != 0;
+    return fallback;
+}
+
+std::optional<core::Error> missing_args(std::string_view class_name, const protocol::Map& args,
+                                        std::initializer_list<std::string_view> keys) {
+    std::string missing;
+    for (auto key : keys) {
+        if (arg(args, key)) continue;
+        if (!missing.empty()) missing += ", ";
+        missing += key;
+    }
+    if (missing.empty()) return std::nullopt;
+    return core::fail(core::ErrorKind::bad_input,
+                      std::string(class_name) + " is missing args: " + missing);
+}
+
+core::Expected<std::unique_ptr<Command>> make_command(const WorkerEnvironment& environment,
+                                                      MasterLink& link,
+                                                      const std::string& command_id,
+                                                      const std::string& name,
+                                                      const protocol::Map& args) {
+    if (name == "shell") return make_shell_command(environment, args);
+    if (name == "mkdir") return make_mkdir_command(args);
+    if (name == "rmdir") return make_rmdir_command(environment, args);
+    if (name == "cpdir") return make_cpdir_command(environment, args);
+    if (name == "stat") return make_stat_command(args);
+    if (name == "glob") return make_glob_command(args);
+    if (name == "listdir") return make_listdir_command(args);
+    if (name == "rmfile") return make_rmfile_command(args);
+    if (name == "upload_file" || name == "uploadFile")
+        return make_upload_file_command(environment, link, command_id, args);
+    if (name == "upload_directory" || name == "uploadDirectory")
+        return make_upload_directory_command(environment, link, command_id, args);
+    if (name == "download_file" || name == "downloadFile")
+        return make_download_file_command(link, command_id, args);
+    return core::fail(core::ErrorKind::not_found, "unrecognized WorkerCommand '" + name + "'");
+}
+
+}  // namespace kiln::worker

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "worker/line_boundary_finder.hpp"
+
+namespace kiln::worker {
+namespace {
+
+constexpr std::string_view kReplacement = "\xef\xbf\xbd";
+
+bool is_continuation(unsigned char c) { return (c & 0xc0) == 0x80; }
+
+// Length of the sequence a lead byte announces, or 0 for a byte that cannot start one.
+std::size_t sequence_length(unsigned char c) {
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) return 2;
+    if (c >= 0xe0 && c <= 0xef) return 3;
+    if (c >= 0xf0 && c <= 0xf4) return 4;
+    return 0;
+}
+
+// The allowed range of the byte after a lead byte (Unicode table 3-7).
+bool second_byte_ok(unsigned char lead, unsigned char c) {
+    switch (lead) {
+    case 0xe0: return c >= 0xa0 && c <= 0xbf;
+    case 0xed: return c >= 0x80 && c <= 0x9f;
+    case 0xf0: return c >= 0x90 && c <= 0xbf;
+    case 0xf4: return c >= 0x80 && c <= 0x8f;
+    default: return is_continuation(c);
+    }
+}
+
+// Length of `s` from `from` to `to` in code points.
+std::size_t code_points(std::string_view s) {
+    std::size_t n = 0;
+    for (char c : s)
+        if (!is_continuation(static_cast<unsigned char>(c))) ++n;
+    return n;
+}
+
+// Byte offset after `count` code points of s starting at `from`.
+std::size_t advance(std::string_view s, std::size_t from, std::size_t count) {
+    std::size_t i = from;
+    while (i < s.size() && count > 0) {
+        ++i;
+        while (i < s.size() && is_continuation(static_cast<unsigned char>(s[i]))) ++i;
+        --count;
+    }
+    return i;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Length of an ANSI sequence the stock newline_re replaces, starting at s[i] == ESC; 0 if none.
+std::size_t ansi_newline_length(std::string_view s, std::size_t i) {
+    if (i + 1 >= s.size() || s[i + 1] != '[') return 0;
+    std::size_t j = i + 2;
+    if (j < s.size() && s[j] == 'u') return 3;
+    if (j + 1 < s.size() && s[j] == '2' && s[j + 1] == 'J') return 4;
+    std::size_t digits = 0;
+    while (j < s.size() && is_digit(s[j])) ++j, ++digits;
+    if (digits == 0 || j >= s.size() || s[j] != ';') return 0;
+    ++j;
+    digits = 0;
+    while (j < s.size() && is_digit(s[j])) ++j, ++digits;
+    if (digits == 0 || j >= s.size() || (s[j] != 'H' && s[j] != 'f')) return 0;
+    return j + 1 - i;
+}
+
+// Applies the stock newline_re substitutions. A CR at the very end stays: it may be the first
+// half of a CRLF that arrives with the next piece.
+std::string normalise_newlines(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        char c = s[i];
+        if (c == '\r') {
+            if (i + 1 == s.size()) {
+                out += '\r';
+                ++i;
+            } else {
+                out += '\n';
+                i += s[i + 1] == '\n' ? 2u : 1u;
+            }
+        } else if (c == '\x1b') {
+            if (auto length = ansi_newline_length(s, i)) {
+                out += '\n';
+                i += length;
+            } else {
+                out += c;
+                ++i;
+            }
+        } else if (c == '\b') {
+            out += '\n';
+            while (i < s.size() && s[i] == '\b') ++i;
+        } else {
+            out += c;
+            ++i;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string Utf8Decoder::decode(std::string_view bytes, bool is_final) {
+    std::string input = pending_;
+    input.append(bytes);
+    pending_.clear();
+    std::string out;
+    out.reserve(input.size());
+    std::size_t i = 0;
+    while (i < input.size()) {
+        auto lead = static_cast<unsigned char>(input[i]);
+        if (lead < 0x80) {
+            out += input[i++];
+            continue;
+        }
+        std::size_t length = sequence_length(lead);
+        if (length == 0) {
+            out += kReplacement;
+            ++i;
+            continue;
+        }
+        std::size_t valid = 1;  // bytes of the sequence that are acceptable so far
+        while (valid < length && i + valid < input.size()) {
+            auto c = static_cast<unsigned char>(input[i + valid]);
+            if (valid == 1 ? !second_byte_ok(lead, c) : !is_continuation(c)) break;
+            ++valid;
+        }
+        if (valid == length) {
+            out.append(input, i, length);
+            i += length;
+        } else if (i + valid == input.size() && !is_final) {
+            pending_ = input.substr(i);  // cut at the end of this piece: wait for the rest
+            break;
+        } else {
+            out += kReplacement;
+            i += valid;
+        }
+    }
+    return out;
+}
+
+LineBoundaryFinder::LineBoundaryFinder(std::size_t max_line_length)
+    : max_line_length_(max_line_length < 2 ? 2 : max_line_length) {}
+
+std::optional<protocol::LineChunk> LineBoundaryFinder::append(std::string_view text,
+                                                              double time) {
+    bool had_partial = !partial_.empty();
+    std::string input = partial_;
+    input.append(text);
+    std::string s = normalise_newlines(input);
+
+    protocol::LineChunk chunk;
+    std::int64_t out_chars = 0;  // code points emitted so far
+    auto emit = [&](std::string_view line_without_newline, double line_time) {
+        chunk.text.append(line_without_newline);
+        chunk.text += '\n';
+        out_chars += static_cast<std::int64_t>(code_points(line_without_newline)) + 1;
+        chunk.newline_positions.push_back(out_chars - 1);
+        chunk.line_times.push_back(line_time);
+    };
+    const std::size_t piece = max_line_length_ - 1;
+    std::size_t start = 0;
+    bool first_line = true;
+    auto line_time = [&] {
+        double t = (first_line && had_partial) ? partial_time_ : time;
+        first_line = false;
+        return t;
+    };
+    for (;;) {
+        auto newline = s.find('\n', start);
+        std::string_view rest = std::string_view(s).substr(
+            start, newline == std::string::npos ? std::string::npos : newline - start);
+        // Cut over-long content into pieces of max_line_length - 1 characters.
+        while (code_points(rest) >= max_line_length_) {
+            auto cut = advance(rest, 0, piece);
+            emit(rest.substr(0, cut), line_time());
+            rest.remove_prefix(cut);
+            start += cut;
+        }
+        if (newline == std::string::npos) break;
+        emit(rest, line_time());
+        start = newline + 1;
+    }
+    partial_ = s.substr(start);
+    // The partial line keeps the time its first character arrived.
+    if (!chunk.text.empty() || !had_partial) partial_time_ = time;
+    if (chunk.text.empty()) return std::nullopt;
+    return chunk;
+}
+
+std::optional<protocol::LineChunk> LineBoundaryFinder::flush() {
+    if (partial_.empty()) return std::nullopt;
+    return append("\n", partial_time_);
+}
+
+}  // namespace kiln::worker

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+// Batches a command's updates the way Buildbot's worker does: consecutive output of the same
+// stream is merged, and a batch is sent when it would exceed buffer_size, when buffer_timeout
+// has passed since its first entry, or when the command ends.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "protocol/messages.hpp"
+
+namespace kiln::worker {
+
+using UpdateEntries = std::vector<std::pair<std::string, protocol::Value>>;
+
+class UpdateBuffer {
+public:
+    explicit UpdateBuffer(std::size_t buffer_size = 65536);
+
+    // Output lines for "stdout", "stderr" or "header".
+    void add_lines(const std::string& stream, protocol::LineChunk lines);
+    // Output lines of a watched logfile.
+    void add_log(const std::string& logname, protocol::LineChunk lines);
+    // Any other key: rc, elapsed, stat, files, ...
+    void add_status(const std::string& key, protocol::Value value);
+
+    // Batches that are complete and must be sent now, in order (leaves none).
+    std::vector<UpdateEntries> take_ready();
+    // Closes the current batch so that take_ready() returns it too.
+    void flush();
+
+    bool has_buffered() const { return !entries_.empty(); }
+
+private:
+    struct Entry {
+        std::string key;
+        std::string logname;  // for key "log"
+        std::optional<protocol::LineChunk> lines;
+        protocol::Value value;
+    };
+
+    void add(Entry entry, std::size_t size);
+    void send_buffered();
+    static protocol::Value to_value(const Entry& entry);
+    static std::size_t size_of(const protocol::LineChunk& lines);
+
+    std::size_t buffer_size_;
+    std::size_t buffered_bytes_ = 0;
+    std::vector<Entry> entries_;
+    std::vector<UpdateEntries> ready_;
+};
+
+}  // namespace kiln::worker
