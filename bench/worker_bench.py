@@ -22,12 +22,14 @@ Writes JSON to --out (if given) and prints a markdown table with stock/test rati
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'integration', 'refmaster'))
 import refmaster as rm  # noqa: E402
 
@@ -148,6 +150,10 @@ def fmt(v, nd=2):
     return '-' if v is None else f'{v:.{nd}f}'
 
 
+def _on_sigterm(signum, frame):
+    raise KeyboardInterrupt('SIGTERM')
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -177,6 +183,7 @@ def main(argv=None):
     nbytes = int(args.log_mb * 1e6)
 
     rm.enable_subreaper()
+    signal.signal(signal.SIGTERM, _on_sigterm)
     root = tempfile.mkdtemp(prefix='kiln-bench-')
     results = {k: {'trivial': [], 'output': []} for k, _ in kinds}
     master = rm.RefMaster(master_cfg=BENCH_CFG, tmp_root=root, label='master',

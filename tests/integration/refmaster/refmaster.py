@@ -31,6 +31,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 
@@ -147,12 +148,68 @@ def reap_orphans(managed):
                 os.waitpid(int(entry), os.WNOHANG)
 
 
+_stopping = threading.Event()
+
+
+def request_stop():
+    """Make every harness wait fail and refuse to start new processes (used on SIGTERM/^C, so
+    that worker threads do not start anything while the main thread cleans up)."""
+    _stopping.set()
+
+
+def stopping():
+    return _stopping.is_set()
+
+
+def check_stop():
+    if _stopping.is_set():
+        raise HarnessError('harness is stopping')
+
+
+def sleep(seconds):
+    """time.sleep that ends early (with HarnessError) when the harness is stopping."""
+    if _stopping.wait(seconds):
+        raise HarnessError('harness is stopping')
+
+
+_tools = {}   # pid -> Popen of short-lived tool runs (run_tool)
+
+
+def run_tool(argv, timeout=120, env=None, cwd=None):
+    """Run a short-lived command (create-master, sendchange, ...) in its own process group;
+    returns (rc, output).  Killed (by process group) on timeout or when the harness stops."""
+    check_stop()
+    p = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                         start_new_session=True)
+    _tools[p.pid] = p
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        return p.returncode, out.decode('utf-8', 'replace')
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f'{argv[0]} {argv[1] if len(argv) > 1 else ""}: timed out after '
+                           f'{timeout}s')
+    finally:
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        _tools.pop(p.pid, None)
+
+
+def _kill_tools():
+    for pid in list(_tools):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+
+
 class Proc:
     """A child process in its own process group (session), stopped by PID/process group."""
 
     _all = {}   # pid -> Proc, for emergency cleanup
 
     def __init__(self, argv, log_path, cwd=None, env=None, label=None):
+        check_stop()
         self.argv = [str(a) for a in argv]
         self.label = label or os.path.basename(self.argv[0])
         self.log_path = log_path
@@ -213,6 +270,7 @@ class Proc:
 
 def final_cleanup():
     """Stop every Proc still running and kill any other leftover descendant."""
+    _kill_tools()
     Proc.stop_all()
     left = kill_leftover_descendants()
     if left:
@@ -375,10 +433,9 @@ class RefMaster:
     def start(self, timeout=90):
         t0 = time.monotonic()
         os.makedirs(self.basedir)
-        r = subprocess.run([BUILDBOT, 'create-master', '-q', self.basedir],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
-        if r.returncode != 0:
-            raise HarnessError(f'buildbot create-master failed:\n{r.stdout.decode()}')
+        rc, out = run_tool([BUILDBOT, 'create-master', '-q', self.basedir], timeout=120)
+        if rc != 0:
+            raise HarnessError(f'buildbot create-master failed:\n{out}')
         shutil.copyfile(self.master_cfg, os.path.join(self.basedir, 'master.cfg'))
         for attempt in range(3):
             self.msgpack_port, self.pb_port = free_ports(2)
@@ -405,7 +462,7 @@ class RefMaster:
                 return True
             if 'Address already in use' in self.twistd_log():
                 return False
-            time.sleep(0.2)
+            sleep(0.2)
         raise HarnessError(f'{self.label} not running after {timeout}s:\n'
                            f'{self.twistd_log()[-4000:]}')
 
@@ -457,7 +514,7 @@ class RefMaster:
             if connected and proc is not None and not proc.alive():
                 raise HarnessError(f'worker exited (rc {proc.popen.returncode}) before '
                                    f'connecting:\n{proc.output()[-3000:]}')
-            time.sleep(0.1)
+            sleep(0.1)
         raise HarnessError(f'worker not {"connected" if connected else "disconnected"} '
                            f'after {timeout}s')
 
@@ -478,13 +535,12 @@ class RefMaster:
         props = []
         for k, v in (properties or {}).items():
             props += ['--property', f'{k}:{v}']
-        r = subprocess.run([BUILDBOT, 'sendchange', '--master', f'{HOST}:{self.pb_port}',
+        rc, out = run_tool([BUILDBOT, 'sendchange', '--master', f'{HOST}:{self.pb_port}',
                             '--auth', 'change:changepw', '--who', 'dev', '--branch', builder,
                             '--vc', 'git', '-r', str(revision)] + props + ['dummy-file'],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60,
-                           env=self.env())
-        if r.returncode != 0:
-            raise HarnessError(f'sendchange failed:\n{r.stdout.decode()}')
+                           timeout=60, env=self.env())
+        if rc != 0:
+            raise HarnessError(f'sendchange failed (rc {rc}):\n{out}')
         return before
 
     def wait_build(self, builder, after_id, timeout=240, poll=0.25, alive=None):
@@ -499,7 +555,7 @@ class RefMaster:
                 raise HarnessError(f'{self.label} died:\n{self.twistd_log()[-3000:]}')
             if alive is not None:
                 alive()
-            time.sleep(poll)
+            sleep(poll)
         raise HarnessError(f'build of {builder} did not finish within {timeout}s')
 
     def run_build(self, builder, timeout=240, alive=None):
@@ -610,12 +666,11 @@ class StockWorker(WorkerLauncher):
     kind = 'stock'
 
     def create(self, basedir, port):
-        r = subprocess.run([BUILDBOT_WORKER, 'create-worker', '-q',
+        rc, out = run_tool([BUILDBOT_WORKER, 'create-worker', '-q',
                             '--protocol=msgpack_experimental_v7', basedir, f'{HOST}:{port}',
-                            WORKER_NAME, WORKER_PASS],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
-        if r.returncode != 0:
-            raise HarnessError(f'buildbot-worker create-worker failed:\n{r.stdout.decode()}')
+                            WORKER_NAME, WORKER_PASS], timeout=120)
+        if rc != 0:
+            raise HarnessError(f'buildbot-worker create-worker failed:\n{out}')
 
     def start(self, basedir, port, console_log, env=None):
         return Proc([BUILDBOT_WORKER, 'start', '--nodaemon', basedir], console_log,
@@ -642,11 +697,9 @@ class CommandWorker(WorkerLauncher):
         if not self.create_t:
             os.makedirs(basedir, exist_ok=True)
             return
-        r = subprocess.run(self._fill(self.create_t, basedir, port), stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=120)
-        if r.returncode != 0:
-            raise HarnessError(f'{self.kind} create failed (rc {r.returncode}):\n'
-                               f'{r.stdout.decode(errors="replace")}')
+        rc, out = run_tool(self._fill(self.create_t, basedir, port), timeout=120)
+        if rc != 0:
+            raise HarnessError(f'{self.kind} create failed (rc {rc}):\n{out}')
 
     def start(self, basedir, port, console_log, env=None):
         return Proc(self._fill(self.run_t, basedir, port), console_log, cwd=basedir, env=env,

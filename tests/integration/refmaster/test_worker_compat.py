@@ -75,6 +75,7 @@ import threading
 import time
 import traceback
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import refmaster as rm  # noqa: E402
 
@@ -467,6 +468,7 @@ def main(argv=None):
     root = tempfile.mkdtemp(prefix='kiln-compat-')
     t0 = time.monotonic()
     lanes = []
+    interrupted = False
     for name, builders in LANES:
         bs = [b for b in builders if b in wanted]
         if bs:
@@ -483,7 +485,13 @@ def main(argv=None):
             for lane in lanes:
                 lane.thread.join()
     except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr)
+        interrupted = True
+        print('interrupted: stopping', file=sys.stderr)
+        rm.request_stop()
+        rm.final_cleanup()
+        for lane in lanes:
+            if lane.thread is not None:
+                lane.thread.join(30)
     finally:
         left = rm.final_cleanup()
 
@@ -523,6 +531,8 @@ def main(argv=None):
         shutil.rmtree(root, ignore_errors=True)
     print(f'total time {time.monotonic() - t0:.0f}s', file=sys.stderr)
     print(f'{passed} passed, {failed} failed')
+    if interrupted:
+        return 130
     return 0 if failed == 0 and passed > 0 else 1
 
 
