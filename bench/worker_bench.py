@@ -131,7 +131,10 @@ def bench_output(master, proc, nbytes):
     else:
         bottleneck = 'worker' if (wu or 0) > (mu or 0) else 'master'
     if max(wu or 0, mu or 0) < 0.8:
-        bottleneck += ' (no side CPU-saturated)'
+        if r['other_cpu_cores'] > 0.5:
+            bottleneck += ' (CPU-starved by other load)'
+        else:
+            bottleneck += ' (no side CPU-saturated: I/O or latency bound)'
     return dict(r, ok=ok, bytes=nbytes, log_lines=lines, expected_output_lines=expect_lines,
                 mb_per_s=nbytes / 1e6 / wall if wall else None,
                 worker_mb_per_s=(nbytes / 1e6 / r['worker_active_s']

@@ -280,6 +280,16 @@ def final_cleanup():
     return left
 
 
+def describe_rc(rc):
+    """'rc 3' or 'killed by SIGABRT' for a Popen returncode."""
+    if rc is not None and rc < 0:
+        try:
+            return f'killed by {signal.Signals(-rc).name}'
+        except ValueError:
+            return f'killed by signal {-rc}'
+    return f'rc {rc}'
+
+
 def free_ports(n):
     """n distinct free TCP ports on 127.0.0.1 (bound simultaneously, then released)."""
     socks = []
@@ -512,8 +522,8 @@ class RefMaster:
             if bool(self.connected_workers()) == connected:
                 return True
             if connected and proc is not None and not proc.alive():
-                raise HarnessError(f'worker exited (rc {proc.popen.returncode}) before '
-                                   f'connecting:\n{proc.output()[-3000:]}')
+                raise HarnessError(f'worker exited ({describe_rc(proc.popen.returncode)}) '
+                                   f'before it was attached:\n{proc.output()[-3000:]}')
             sleep(0.1)
         raise HarnessError(f'worker not {"connected" if connected else "disconnected"} '
                            f'after {timeout}s')
@@ -694,8 +704,8 @@ class CommandWorker(WorkerLauncher):
                          basedir=basedir) for a in template]
 
     def create(self, basedir, port):
+        os.makedirs(basedir, exist_ok=True)
         if not self.create_t:
-            os.makedirs(basedir, exist_ok=True)
             return
         rc, out = run_tool(self._fill(self.create_t, basedir, port), timeout=120)
         if rc != 0:
@@ -780,7 +790,8 @@ class WorkerRun:
     def check_alive(self):
         if self.proc is not None and not self.proc.alive():
             raise HarnessError(f'{self.launcher.kind} worker exited unexpectedly '
-                               f'(rc {self.proc.popen.returncode}):\n{self.proc.output()[-3000:]}')
+                               f'({describe_rc(self.proc.popen.returncode)}):\n'
+                               f'{self.proc.output()[-3000:]}')
 
     def stop(self):
         rc = None

@@ -182,8 +182,9 @@ class Lane:
             else:
                 r.worker_alive_after = w.proc.alive()
                 if not r.worker_alive_after:
-                    r.error = (f'worker process exited during the build (rc '
-                               f'{w.proc.popen.returncode}):\n{w.proc.output()[-2000:]}')
+                    r.error = (f'worker process exited during the build '
+                               f'({rm.describe_rc(w.proc.popen.returncode)}):\n'
+                               f'{w.proc.output()[-2000:]}')
         finally:
             w.stop()
             if r.build is not None or os.path.exists(m.uploads_dir()):
