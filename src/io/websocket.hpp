@@ -118,8 +118,8 @@ public:
     // "HTTP/1.1 <status> <reason>\r\n\r\n" and the TCP connection is closed, as Buildbot does.
     using Authorize = std::function<int(const UpgradeRequest&)>;
     // Owns an accepted connection until the returned task ends.
-    using OnOpen = std::function<asio::awaitable<void>(std::unique_ptr<WebSocketConnection>,
-                                                       UpgradeRequest)>;
+    using OnOpen =
+        std::function<asio::awaitable<void>(std::unique_ptr<WebSocketConnection>, UpgradeRequest)>;
 
     // Binds and listens at once (throws system_error when the address is taken).
     WebSocketServer(asio::any_io_executor executor, WebSocketServerOptions options,
