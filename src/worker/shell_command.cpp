@@ -76,7 +76,7 @@ public:
     ShellCommand(const WorkerEnvironment& environment, ShellInvocation invocation,
                  int* rc_out = nullptr)
         : executor_(environment.executor), invocation_(std::move(invocation)),
-          kill_requested_(environment.executor), rc_out_(rc_out) {
+          watchdog_timer_(environment.executor), rc_out_(rc_out) {
         for (const auto& [name, spec] : invocation_.logfiles) {
             LogfileWatch watch{name, (std::filesystem::path(invocation_.workdir) / spec.first).string(),
                                spec.second, {}, false, 0};
@@ -136,16 +136,19 @@ private:
     void request_kill(std::string message) {
         if (!kill_message_.empty()) return;
         kill_message_ = std::move(message);
-        kill_requested_.notify();
+        watchdog_timer_.cancel();
     }
 
     asio::awaitable<void> read_stream(bool is_stdout) {
         for (;;) {
-            auto chunk = is_stdout ? co_await process_->read_stdout()
-                                   : co_await process_->read_stderr();
+            // Not `cond ? co_await a : co_await b`: GCC 12 destroys that result twice.
+            std::optional<std::string> chunk;
+            if (is_stdout)
+                chunk = co_await process_->read_stdout();
+            else
+                chunk = co_await process_->read_stderr();
             if (!chunk) co_return;
-            last_output_ = Clock::now();
-            kill_requested_.notify();  // restarts the no-output timer
+            last_output_ = Clock::now();  // the watchdog moves its deadline when it wakes
             if (is_stdout && invocation_.want_stdout) output_->add_stdout(*chunk);
             if (!is_stdout && invocation_.want_stderr) output_->add_stderr(*chunk);
             co_await output_->send_ready();
@@ -163,7 +166,6 @@ private:
 
     // Enforces timeout and maxTime, and carries out kills (from them or from interrupt()).
     asio::awaitable<void> watchdog() {
-        asio::steady_timer timer(executor_);
         for (;;) {
             if (!kill_message_.empty()) break;
             auto deadline = Clock::time_point::max();
@@ -182,14 +184,11 @@ private:
                 request_kill(reason);
                 break;
             }
-            if (deadline == Clock::time_point::max()) {
-                co_await kill_requested_.wait();
-            } else {
-                co_await kill_requested_.wait_for(deadline - Clock::now());
-            }
-            if ((co_await asio::this_coro::cancellation_state).cancelled() !=
-                asio::cancellation_type::none)
-                co_return;
+            // Woken at the deadline, or early by request_kill(); output in between only
+            // moves the next deadline.
+            watchdog_timer_.expires_at(deadline);
+            auto [ec] = co_await watchdog_timer_.async_wait(use_tuple);
+            if (ec && kill_message_.empty()) co_return;  // cancelled: the command is over
         }
         co_await kill();
     }
@@ -237,7 +236,6 @@ private:
             if (ec) co_return;
             if (logfiles_.empty()) continue;
             poll_logfiles();
-            kill_requested_.notify();
             co_await output_->send_ready();
         }
     }
@@ -250,7 +248,7 @@ private:
     io::ExitStatus exit_;
     Clock::time_point start_;
     Clock::time_point last_output_;
-    io::AsyncEvent kill_requested_;  // also woken by output, to restart the no-output timer
+    asio::steady_timer watchdog_timer_;
     std::string kill_message_;
     bool killed_ = false;
     int* rc_out_ = nullptr;

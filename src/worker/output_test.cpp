@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "worker/line_boundary_finder.hpp"
+#include "worker/shell_format.hpp"
+#include "worker/update_buffer.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace kiln::worker;
+using kiln::protocol::LineChunk;
+using kiln::protocol::Value;
+
+namespace {
+
+std::string all_text(LineBoundaryFinder& finder, std::initializer_list<std::string_view> pieces) {
+    std::string text;
+    for (auto piece : pieces)
+        if (auto lines = finder.append(piece, 1.0)) text += lines->text;
+    if (auto rest = finder.flush()) text += rest->text;
+    return text;
+}
+
+}  // namespace
+
+TEST(LineBoundaryFinder, normalises_newlines_like_the_stock_newline_re) {
+    LineBoundaryFinder finder;
+    EXPECT_EQ(all_text(finder, {"progress 1\rprogress 2\rdone\r\n"}),
+              "progress 1\nprogress 2\ndone\n");
+    LineBoundaryFinder ansi;
+    EXPECT_EQ(all_text(ansi, {"a\x1b[ub\x1b[12;3Hc\x1b[2Jd\x1b[1;1fe\b\b\bf\n"}), "a\nb\nc\nd\ne\nf\n");
+}
+
+TEST(LineBoundaryFinder, joins_a_crlf_split_across_pieces) {
+    LineBoundaryFinder finder;
+    EXPECT_EQ(all_text(finder, {"one\r", "\ntwo\r", "\n"}), "one\ntwo\n");
+}
+
+TEST(LineBoundaryFinder, keeps_partial_lines_until_flushed_with_a_newline) {
+    LineBoundaryFinder finder;
+    EXPECT_FALSE(finder.append("partial", 1.0).has_value());
+    auto lines = finder.append(" line\nnext", 2.0);
+    ASSERT_TRUE(lines);
+    EXPECT_EQ(lines->text, "partial line\n");
+    EXPECT_EQ(lines->line_times, std::vector<double>{1.0});  // when its first character came
+    auto rest = finder.flush();
+    ASSERT_TRUE(rest);
+    EXPECT_EQ(rest->text, "next\n");
+    EXPECT_EQ(rest->newline_positions, std::vector<std::int64_t>{4});
+}
+
+TEST(LineBoundaryFinder, cuts_long_lines_without_losing_any_character) {
+    LineBoundaryFinder finder(4096);
+    std::string line;
+    for (int i = 0; i < 10000; ++i) line += static_cast<char>('a' + i % 26);
+    auto text = all_text(finder, {line + "\n"});
+    std::string joined;
+    std::size_t pieces = 0;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        ASSERT_LE(end - start, 4095u);
+        joined += text.substr(start, end - start);
+        start = end + 1;
+        ++pieces;
+    }
+    EXPECT_EQ(joined, line);  // the stock worker loses the middle of such a line
+    EXPECT_EQ(pieces, 3u);
+}
+
+TEST(LineBoundaryFinder, counts_positions_and_lengths_in_characters_not_bytes) {
+    LineBoundaryFinder finder(4);
+    auto lines = finder.append("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\n", 1.0);  // 4 x U+00E9
+    ASSERT_TRUE(lines);
+    EXPECT_EQ(lines->text, "\xc3\xa9\xc3\xa9\xc3\xa9\n\xc3\xa9\n");
+    EXPECT_EQ(lines->newline_positions, (std::vector<std::int64_t>{3, 5}));
+}
+
+TEST(Utf8Decoder, replaces_invalid_bytes_and_keeps_sequences_split_across_pieces) {
+    Utf8Decoder decoder;
+    EXPECT_EQ(decoder.decode("ok \xe2\x82"), "ok ");
+    EXPECT_EQ(decoder.decode("\xac!"), "\xe2\x82\xac!");
+    EXPECT_EQ(decoder.decode("\xff"), "\xef\xbf\xbd");
+    EXPECT_EQ(decoder.decode("\xe2\x82" "A"), "\xef\xbf\xbd" "A");
+    EXPECT_EQ(decoder.decode("\xc3", true), "\xef\xbf\xbd");
+}
+
+TEST(UpdateBuffer, merges_consecutive_output_of_one_stream) {
+    UpdateBuffer buffer(65536);
+    buffer.add_lines("stdout", LineChunk{"a\n", {0}, {1.0}});
+    buffer.add_lines("stdout", LineChunk{"bc\n", {2}, {2.0}});
+    buffer.add_lines("stderr", LineChunk{"e\n", {0}, {3.0}});
+    buffer.add_status("rc", Value{0});
+    EXPECT_TRUE(buffer.take_ready().empty());
+    buffer.flush();
+    auto batches = buffer.take_ready();
+    ASSERT_EQ(batches.size(), 1u);
+    ASSERT_EQ(batches[0].size(), 3u);
+    auto merged = LineChunk::from_value(batches[0][0].second);
+    ASSERT_TRUE(merged);
+    EXPECT_EQ(merged->text, "a\nbc\n");
+    EXPECT_EQ(merged->newline_positions, (std::vector<std::int64_t>{0, 4}));
+    EXPECT_EQ(batches[0][2].first, "rc");
+}
+
+TEST(UpdateBuffer, sends_a_full_buffer_before_adding_more) {
+    UpdateBuffer buffer(100);
+    buffer.add_lines("stdout", LineChunk{std::string(59, 'x') + "\n", {59}, {1.0}});
+    EXPECT_TRUE(buffer.take_ready().empty());
+    buffer.add_lines("stderr", LineChunk{std::string(59, 'y') + "\n", {59}, {1.0}});
+    EXPECT_EQ(buffer.take_ready().size(), 1u);
+}
+
+TEST(UpdateBuffer, splits_output_larger_than_a_buffer_at_line_boundaries) {
+    UpdateBuffer buffer(100);
+    LineChunk big;
+    for (int i = 0; i < 20; ++i) {
+        big.text += std::string(29, 'a' + static_cast<char>(i)) + "\n";
+        big.newline_positions.push_back(static_cast<std::int64_t>(big.text.size()) - 1);
+        big.line_times.push_back(i);
+    }
+    buffer.add_lines("stdout", big);
+    std::string joined;
+    for (const auto& batch : buffer.take_ready()) {
+        ASSERT_EQ(batch.size(), 1u);
+        auto part = LineChunk::from_value(batch[0].second);
+        ASSERT_TRUE(part);
+        EXPECT_LE(part->text.size(), 100u);
+        EXPECT_EQ(part->text.back(), '\n');
+        joined += part->text;
+    }
+    EXPECT_EQ(joined, big.text);
+}
+
+TEST(ShellEnvironment, merges_lists_pythonpath_nil_and_braced_variables_as_the_stock_worker) {
+    std::map<std::string, std::string> worker_env = {
+        {"HOME", "/root"}, {"PATH", "/usr/bin"}, {"DROP", "x"}};
+    Value overrides{kiln::protocol::Map{
+        {"FOO", Value{"foo-${HOME}-${NO_SUCH_VAR}-$HOME"}},
+        {"PATH", Value{kiln::protocol::Array{Value{"/opt/ref/bin"}, Value{"${PATH}"}}}},
+        {"PYTHONPATH", Value{kiln::protocol::Array{Value{"/opt/ref/py"}}}},
+        {"DROP", Value{}}}};
+    auto env = merge_environment(worker_env, &overrides, "/tmp/w");
+    ASSERT_TRUE(env);
+    EXPECT_EQ(env->at("FOO"), "foo-/root--$HOME");
+    EXPECT_EQ(env->at("PATH"), "/opt/ref/bin:/usr/bin");
+    EXPECT_EQ(env->at("PYTHONPATH"), "/opt/ref/py:");
+    EXPECT_FALSE(env->contains("DROP"));
+    EXPECT_EQ(env->at("PWD"), "/tmp/w");
+}
+
+TEST(ShellEnvironment, rejects_values_that_are_not_strings_or_lists) {
+    Value overrides{kiln::protocol::Map{{"N", Value{3}}}};
+    auto env = merge_environment({}, &overrides, "/tmp");
+    ASSERT_FALSE(env);
+    EXPECT_NE(env.error().message.find("key 'N' is incorrect"), std::string::npos);
+}
+
+TEST(ShellFormat, quotes_and_reprs_like_python) {
+    EXPECT_EQ(shell_quote("seq"), "seq");
+    EXPECT_EQ(shell_quote("a b"), "'a b'");
+    EXPECT_EQ(shell_quote("it's"), "'it'\"'\"'s'");
+    EXPECT_EQ(shell_quote(""), "''");
+    EXPECT_EQ(python_bytes_repr("a'b"), "b\"a'b\"");
+    EXPECT_EQ(python_bytes_repr("x\\y\n\x01"), "b'x\\\\y\\n\\x01'");
+    EXPECT_EQ(format_number(1200), "1200");
+    EXPECT_EQ(format_number(2.5), "2.5");
+    EXPECT_EQ(format_elapsed(0.00701), "elapsedTime=0.007010\n");
+}
