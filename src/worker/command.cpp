@@ -77,9 +77,10 @@ asio::awaitable<void> CommandOutput::send_batches() {
         while (!outbox_.empty()) {
             auto batch = std::move(outbox_.front());
             outbox_.erase(outbox_.begin());
-            protocol::Update update{command_id_, std::move(batch)};
-            co_await link_.notify("update", protocol::to_fields(protocol::WorkerRequest{
-                                                std::move(update)}));
+            // Built before co_await: GCC 12 mishandles aggregate temporaries inside co_await.
+            protocol::WorkerRequest update{protocol::Update{command_id_, std::move(batch)}};
+            auto fields = protocol::to_fields(update);
+            co_await link_.notify("update", std::move(fields));
         }
     } catch (...) {
         sending_ = false;

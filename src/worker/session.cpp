@@ -130,8 +130,9 @@ asio::awaitable<std::uint64_t> Session::send_request(std::string op, Map fields,
                                                      std::shared_ptr<Slot> slot) {
     if (is_lost_) throw ConnectionLost();
     auto seq = pending_.add(slot);
+    auto bytes = protocol::encode_request(op, seq, fields);
     try {
-        co_await connection_.send(protocol::encode_request(op, seq, fields));
+        co_await connection_.send(std::move(bytes));
     } catch (const boost::system::system_error&) {
         throw ConnectionLost();
     }
@@ -159,9 +160,10 @@ asio::awaitable<void> Session::notify(std::string op, Map fields) {
 
 asio::awaitable<void> Session::respond(std::uint64_t seq, Value result, bool is_exception) {
     if (is_lost_) co_return;
+    // Encoded before co_await: GCC 12 mishandles aggregate temporaries inside co_await.
+    auto bytes = protocol::encode_response(Response{seq, std::move(result), is_exception});
     try {
-        co_await connection_.send(
-            protocol::encode_response(Response{seq, std::move(result), is_exception}));
+        co_await connection_.send(std::move(bytes));
     } catch (const boost::system::system_error& error) {
         spdlog::debug("response {} not sent: {}", seq, error.what());
     }
@@ -261,7 +263,10 @@ asio::awaitable<void> Session::run_command(std::string command_id) {
     }
     try {
         co_await output.flush();
-        co_await notify("complete", command_fields(command_id, failure ? Value{*failure} : Value{}));
+        Value args;
+        if (failure) args = Value{*failure};
+        auto fields = command_fields(command_id, std::move(args));
+        co_await notify("complete", std::move(fields));
         spdlog::info("command {} complete{}", command_id, failure ? ": " + *failure : "");
     } catch (const ConnectionLost&) {
         spdlog::warn("command {} finished after the connection was lost", command_id);
