@@ -103,16 +103,21 @@ public:
                                             maxsize_, "update_upload_file_write");
         check(co_await link_.call("update_upload_file_close", id_fields(command_id_)),
               "update_upload_file_close");
+        std::optional<std::string> utime_failure;
         if (file.handle && keepstamp_) {
             struct stat st {};
             if (::stat(path_.c_str(), &st) == 0) {
                 auto seconds = [](const timespec& t) {
                     return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
                 };
-                check(co_await link_.call("update_upload_file_utime",
-                                          utime_fields(command_id_, seconds(st.st_atim),
-                                                       seconds(st.st_mtim))),
-                      "update_upload_file_utime");
+                auto fields = utime_fields(command_id_, seconds(st.st_atim), seconds(st.st_mtim));
+                auto response = co_await link_.call("update_upload_file_utime", std::move(fields));
+                // A refused utime (every Buildbot 3.7 master refuses it) fails the command
+                // after its status is reported, as the stock worker does.
+                if (response.is_exception) {
+                    auto text = response.result.as_text();
+                    utime_failure = text ? std::string(*text) : response.result.debug_string();
+                }
             }
         }
         output.add_header("sending " + path_ + "\n");
@@ -125,6 +130,7 @@ public:
         } else {
             output.add_status("rc", Value{is_interrupted() ? 1 : 0});
         }
+        if (utime_failure) throw CommandFailed(*utime_failure);
     }
 
 private:
