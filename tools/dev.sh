@@ -19,7 +19,7 @@ build() {
 case "${1:-}" in
 run)
     build release
-    exec "$root/tools/demo.sh" "$root/build/release/app/kiln-worker"
+    exec /usr/bin/python3 "$root/tools/demo.py" "$root/build/release/app/kiln-worker" "${@:2}"
     ;;
 test)
     build dev
