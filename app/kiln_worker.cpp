@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln-worker: parses the command line, then makes one call into kiln::worker.
+#include "core/version.hpp"
+#include "worker/daemon.hpp"
+#include "worker/worker.hpp"
+
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
 
-#include "core/version.hpp"
-#include "worker/daemon.hpp"
-#include "worker/worker.hpp"
+#include <spdlog/spdlog.h>
 
 namespace {
 
@@ -66,7 +67,8 @@ int main(int argc, char** argv) {
     auto* create = app.add_subcommand("create", "Create a worker base directory");
     create->add_option("DIR", basedir, "Worker base directory")->required();
     create->add_option("--master", master, "Master address HOST:PORT")->required();
-    create->add_option("--name", config.name, "Worker name, as configured on the master")->required();
+    create->add_option("--name", config.name, "Worker name, as configured on the master")
+        ->required();
     auto* password_option = create->add_option("--password", config.password, "Worker password");
     create->add_option("--password-file", password_file, "Read the password from this file")
         ->excludes(password_option)
@@ -75,18 +77,27 @@ int main(int argc, char** argv) {
     create->add_option("--ca-file", config.ca_file, "Extra trusted CA certificate (PEM) for TLS");
     create->add_flag("--delete-leftover-dirs", config.delete_leftover_dirs,
                      "Let the master remove directories it does not know in the base directory");
-    create->add_option("--max-retry-delay", config.max_retry_delay, "Longest reconnect delay, seconds")
+    create
+        ->add_option("--max-retry-delay", config.max_retry_delay,
+                     "Longest reconnect delay, seconds")
         ->check(CLI::Range(1.0, 3600.0));
     create->add_flag("--force", force, "Overwrite an existing worker.conf");
 
     auto* start = app.add_subcommand("start", "Start the worker in the background");
-    start->add_option("DIR", basedir, "Worker base directory")->required()->check(CLI::ExistingDirectory);
+    start->add_option("DIR", basedir, "Worker base directory")
+        ->required()
+        ->check(CLI::ExistingDirectory);
     auto* stop = app.add_subcommand("stop", "Stop a worker started with 'start'");
-    stop->add_option("DIR", basedir, "Worker base directory")->required()->check(CLI::ExistingDirectory);
+    stop->add_option("DIR", basedir, "Worker base directory")
+        ->required()
+        ->check(CLI::ExistingDirectory);
     int stop_timeout = 30;
-    stop->add_option("--timeout", stop_timeout, "Seconds to wait before killing it")->check(CLI::PositiveNumber);
+    stop->add_option("--timeout", stop_timeout, "Seconds to wait before killing it")
+        ->check(CLI::PositiveNumber);
     auto* run = app.add_subcommand("run", "Run the worker in the foreground");
-    run->add_option("DIR", basedir, "Worker base directory")->required()->check(CLI::ExistingDirectory);
+    run->add_option("DIR", basedir, "Worker base directory")
+        ->required()
+        ->check(CLI::ExistingDirectory);
 
     CLI11_PARSE(app, argc, argv);
     std::filesystem::path dir = basedir;
@@ -110,13 +121,15 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (stop->parsed()) {
-        auto stopped = kiln::worker::stop_process(dir / "worker.pid", std::chrono::seconds(stop_timeout));
+        auto stopped =
+            kiln::worker::stop_process(dir / "worker.pid", std::chrono::seconds(stop_timeout));
         if (!stopped) return fail(stopped.error().message);
         std::cout << "worker stopped\n";
         return 0;
     }
     if (start->parsed()) {
-        auto loaded = kiln::worker::load_worker_config(dir);  // report config errors before detaching
+        auto loaded =
+            kiln::worker::load_worker_config(dir);  // report config errors before detaching
         if (!loaded) return fail(loaded.error().message);
         auto detached = kiln::worker::daemonize(dir / "worker.pid", dir / "worker.log");
         if (!detached) return fail(detached.error().message);

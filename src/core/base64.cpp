@@ -37,7 +37,8 @@ std::string base64_encode(std::string_view bytes) {
     std::size_t rest = bytes.size() - i;
     if (rest > 0) {
         std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-        if (rest == 2) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+        if (rest == 2)
+            n |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
         out += kAlphabet[n >> 18 & 63];
         out += kAlphabet[n >> 12 & 63];
         out += rest == 2 ? kAlphabet[n >> 6 & 63] : '=';

@@ -22,8 +22,10 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Expected {
 public:
-    Expected(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
-    Expected(Error error) : state_(std::move(error)) {}  // NOLINT: implicit by design
+    Expected(T value)
+        : state_(std::move(value)) {}  // NOLINT: implicit by design
+    Expected(Error error)
+        : state_(std::move(error)) {}  // NOLINT: implicit by design
 
     bool has_value() const { return state_.index() == 0; }
     explicit operator bool() const { return has_value(); }
@@ -47,7 +49,9 @@ template <>
 class [[nodiscard]] Expected<void> {
 public:
     Expected() = default;
-    Expected(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT: implicit
+    Expected(Error error)
+        : error_(std::move(error))
+        , ok_(false) {}  // NOLINT: implicit
 
     bool has_value() const { return ok_; }
     explicit operator bool() const { return ok_; }
@@ -58,8 +62,6 @@ private:
     bool ok_ = true;
 };
 
-inline Error fail(ErrorKind kind, std::string message) {
-    return Error{kind, std::move(message)};
-}
+inline Error fail(ErrorKind kind, std::string message) { return Error{kind, std::move(message)}; }
 
 }  // namespace kiln::core

@@ -6,13 +6,13 @@
 namespace kiln::core {
 namespace {
 
-constexpr std::array<std::string_view, 7> kNames = {
-    "success", "warnings", "failure", "skipped", "exception", "retry", "cancelled"};
+constexpr std::array<std::string_view, 7> kNames = {"success",   "warnings", "failure",  "skipped",
+                                                    "exception", "retry",    "cancelled"};
 
 // Buildbot's worst_status order: later entries win.
 constexpr std::array<Results, 7> kPrecedence = {
-    Results::skipped, Results::success,   Results::warnings, Results::failure,
-    Results::exception, Results::retry, Results::cancelled};
+    Results::skipped,   Results::success, Results::warnings, Results::failure,
+    Results::exception, Results::retry,   Results::cancelled};
 
 int rank(Results r) {
     for (std::size_t i = 0; i < kPrecedence.size(); ++i)
@@ -33,8 +33,6 @@ std::optional<Results> results_from_string(std::string_view name) {
     return std::nullopt;
 }
 
-Results worst(Results a, Results b) {
-    return rank(a) >= rank(b) ? a : b;
-}
+Results worst(Results a, Results b) { return rank(a) >= rank(b) ? a : b; }
 
 }  // namespace kiln::core

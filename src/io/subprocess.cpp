@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <pty.h>
@@ -36,8 +37,10 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 struct Fd {
     int fd = -1;
     Fd() = default;
-    explicit Fd(int f) : fd(f) {}
-    Fd(Fd&& other) noexcept : fd(std::exchange(other.fd, -1)) {}
+    explicit Fd(int f)
+        : fd(f) {}
+    Fd(Fd&& other) noexcept
+        : fd(std::exchange(other.fd, -1)) {}
     Fd& operator=(Fd&& other) noexcept {
         if (this != &other) {
             reset();
@@ -102,7 +105,8 @@ std::string resolve_program(const SpawnOptions& options) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);  // undo the worker's SIG_IGN
+    for (int sig = 1; sig < NSIG; ++sig)
+        ::signal(sig, SIG_DFL);  // undo the worker's SIG_IGN
     if (use_pty) {
         if (::setsid() < 0) fail(1);
         if (::ioctl(stdout_fd, TIOCSCTTY, 0) < 0) fail(2);
@@ -117,9 +121,7 @@ std::string resolve_program(const SpawnOptions& options) {
     ::_exit(127);
 }
 
-int pidfd_open(pid_t pid) {
-    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-}
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 }  // namespace
 
@@ -168,7 +170,8 @@ struct Subprocess::Impl {
     }
 };
 
-Subprocess::Subprocess(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Subprocess::Subprocess(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
 
 Subprocess::~Subprocess() {
     if (!impl_) return;
@@ -189,10 +192,12 @@ std::unique_ptr<Subprocess> Subprocess::spawn(asio::any_io_executor executor,
                                 "cannot execute '" + options.argv.front() + "'");
 
     std::vector<char*> argv;
-    for (const auto& arg : options.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+    for (const auto& arg : options.argv)
+        argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
     std::vector<char*> envp;
-    for (const auto& entry : options.environment) envp.push_back(const_cast<char*>(entry.c_str()));
+    for (const auto& entry : options.environment)
+        envp.push_back(const_cast<char*>(entry.c_str()));
     envp.push_back(nullptr);
 
     Fd stdin_read, stdin_write, stdout_read, stdout_write, stderr_read, stderr_write;

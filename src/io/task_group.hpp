@@ -9,13 +9,13 @@
 #include <memory>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 
 namespace kiln::io {
 
@@ -35,17 +35,18 @@ public:
     void spawn(asio::awaitable<void> task) {
         auto state = state_;
         auto signal = state->signals.emplace(state->signals.end());
-        asio::co_spawn(state->executor, std::move(task),
-                       asio::bind_cancellation_slot(
-                           signal->slot(), [state, signal](std::exception_ptr error) {
-                               state->signals.erase(signal);
-                               if (error && state->on_error) state->on_error(error);
-                               if (state->signals.empty()) state->idle.cancel();
-                           }));
+        asio::co_spawn(
+            state->executor, std::move(task),
+            asio::bind_cancellation_slot(signal->slot(), [state, signal](std::exception_ptr error) {
+                state->signals.erase(signal);
+                if (error && state->on_error) state->on_error(error);
+                if (state->signals.empty()) state->idle.cancel();
+            }));
     }
 
     void cancel() {
-        for (auto& signal : state_->signals) signal.emit(asio::cancellation_type::terminal);
+        for (auto& signal : state_->signals)
+            signal.emit(asio::cancellation_type::terminal);
     }
 
     std::size_t size() const { return state_->signals.size(); }
@@ -60,7 +61,9 @@ public:
 private:
     struct State {
         State(asio::any_io_executor e, ErrorHandler handler)
-            : executor(e), on_error(std::move(handler)), idle(e) {
+            : executor(e)
+            , on_error(std::move(handler))
+            , idle(e) {
             idle.expires_at(asio::steady_timer::time_point::max());
         }
         asio::any_io_executor executor;
@@ -75,7 +78,8 @@ private:
 // Waiters re-check their condition after waking.
 class AsyncEvent {
 public:
-    explicit AsyncEvent(asio::any_io_executor executor) : timer_(executor) {
+    explicit AsyncEvent(asio::any_io_executor executor)
+        : timer_(executor) {
         timer_.expires_at(asio::steady_timer::time_point::max());
     }
     asio::awaitable<void> wait() {

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "protocol/codec.hpp"
 
-#include <msgpack.hpp>
-
 #include <limits>
+#include <msgpack.hpp>
 
 namespace kiln::protocol {
 namespace {
@@ -35,7 +34,8 @@ void pack(msgpack::packer<StringSink>& packer, const Value& value) {
         }
         void operator()(const Array& a) {
             packer.pack_array(static_cast<std::uint32_t>(a.size()));
-            for (const auto& item : a) pack(packer, item);
+            for (const auto& item : a)
+                pack(packer, item);
         }
         void operator()(const Map& m) {
             packer.pack_map(static_cast<std::uint32_t>(m.size()));
@@ -109,15 +109,15 @@ core::Expected<Value> convert(const msgpack::object& object, std::size_t depth,
 
 core::Expected<Value> decode(std::string_view bytes, const DecodeLimits& limits) {
     if (bytes.empty()) return fail(ErrorKind::bad_input, "empty message");
-    auto entries = static_cast<std::size_t>(
-        std::min<std::size_t>(limits.max_container_entries, std::numeric_limits<std::uint32_t>::max()));
+    auto entries = static_cast<std::size_t>(std::min<std::size_t>(
+        limits.max_container_entries, std::numeric_limits<std::uint32_t>::max()));
     msgpack::unpack_limit limit(entries, entries, bytes.size(), bytes.size(), bytes.size(),
                                 limits.max_depth);
     std::size_t offset = 0;
     msgpack::object_handle handle;
     try {
-        handle = msgpack::unpack(bytes.data(), bytes.size(), offset, reference_everything,
-                                 nullptr, limit);
+        handle = msgpack::unpack(bytes.data(), bytes.size(), offset, reference_everything, nullptr,
+                                 limit);
     } catch (const msgpack::insufficient_bytes&) {
         return fail(ErrorKind::bad_input, "truncated msgpack data");
     } catch (const msgpack::unpack_error& error) {

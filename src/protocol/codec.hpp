@@ -3,12 +3,12 @@
 // use: str for text, bin for bytes, smallest int formats, float64, maps with str keys.
 #pragma once
 
+#include "core/expected.hpp"
+#include "protocol/value.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
-
-#include "core/expected.hpp"
-#include "protocol/value.hpp"
 
 namespace kiln::protocol {
 

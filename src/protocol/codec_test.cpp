@@ -72,9 +72,7 @@ TEST(Codec, rejects_invalid_utf8_in_str_like_the_stock_peers) {
     EXPECT_NE(decoded.error().message.find("UTF-8"), std::string::npos);
 }
 
-TEST(Codec, rejects_integer_map_keys) {
-    EXPECT_FALSE(decode(unhex("810101")));
-}
+TEST(Codec, rejects_integer_map_keys) { EXPECT_FALSE(decode(unhex("810101"))); }
 
 TEST(Codec, rejects_truncated_trailing_and_empty_input) {
     EXPECT_FALSE(decode(""));
@@ -92,9 +90,7 @@ TEST(Codec, rejects_nesting_beyond_the_limit) {
     EXPECT_TRUE(decode(deep, generous));
 }
 
-TEST(Codec, rejects_ext_types) {
-    EXPECT_FALSE(decode(unhex("d40102")));
-}
+TEST(Codec, rejects_ext_types) { EXPECT_FALSE(decode(unhex("d40102"))); }
 
 TEST(Utf8, accepts_valid_and_rejects_overlong_surrogate_and_truncated_sequences) {
     EXPECT_TRUE(is_valid_utf8("plain ascii"));

@@ -11,8 +11,8 @@ using core::Expected;
 using core::fail;
 
 core::Error missing(std::string_view op, std::string_view key, std::string_view expected) {
-    return fail(ErrorKind::bad_input, std::string(op) + ": '" + std::string(key) +
-                                          "' must be " + std::string(expected));
+    return fail(ErrorKind::bad_input,
+                std::string(op) + ": '" + std::string(key) + "' must be " + std::string(expected));
 }
 
 Expected<std::string> text_field(const Request& r, std::string_view key) {
@@ -66,8 +66,8 @@ Expected<SetWorkerSettings> parse_settings(const Request& r) {
     auto max_line_length = int_field(inner, "max_line_length");
     auto buffer_timeout = number_field(inner, "buffer_timeout");
     auto buffer_size = int_field(inner, "buffer_size");
-    auto settings = build<SetWorkerSettings>(newline_re, max_line_length, buffer_timeout,
-                                             buffer_size);
+    auto settings =
+        build<SetWorkerSettings>(newline_re, max_line_length, buffer_timeout, buffer_size);
     if (settings && (settings->max_line_length < 2 || settings->buffer_size < 1 ||
                      settings->buffer_timeout < 0))
         return fail(ErrorKind::bad_input, "set_worker_settings: values out of range");
@@ -189,7 +189,8 @@ std::string encode_request(std::string_view op, std::uint64_t seq_number, const 
     Map map;
     map.reserve(fields.size() + 2);
     map.emplace_back("op", Value{op});
-    for (const auto& field : fields) map.push_back(field);
+    for (const auto& field : fields)
+        map.push_back(field);
     map.emplace_back("seq_number", Value{seq_number});
     return encode(Value{std::move(map)});
 }
@@ -319,7 +320,8 @@ Map to_fields(const WorkerRequest& request) {
         Map operator()(const Update& u) {
             Array args;
             args.reserve(u.updates.size());
-            for (const auto& [key, value] : u.updates) args.push_back(Value{Array{Value{key}, value}});
+            for (const auto& [key, value] : u.updates)
+                args.push_back(Value{Array{Value{key}, value}});
             return {{"args", Value{std::move(args)}}, {"command_id", Value{u.command_id}}};
         }
         Map operator()(const Complete& c) {
@@ -362,10 +364,12 @@ std::string encode(const WorkerRequest& request, std::uint64_t seq_number) {
 Value LineChunk::to_value() const {
     Array positions;
     positions.reserve(newline_positions.size());
-    for (auto p : newline_positions) positions.emplace_back(p);
+    for (auto p : newline_positions)
+        positions.emplace_back(p);
     Array times;
     times.reserve(line_times.size());
-    for (auto t : line_times) times.emplace_back(t);
+    for (auto t : line_times)
+        times.emplace_back(t);
     return Value{Array{Value{text}, Value{std::move(positions)}, Value{std::move(times)}}};
 }
 
@@ -393,15 +397,14 @@ Expected<LineChunk> LineChunk::from_value(const Value& value) {
 
 SetWorkerSettings stock_worker_settings() {
     return SetWorkerSettings{
-        "(\\r\\n|\\r(?=.)|\\033\\[u|\\033\\[[0-9]+;[0-9]+[Hf]|\\033\\[2J|\\x08+)", 4096, 5,
-        65536};
+        "(\\r\\n|\\r(?=.)|\\033\\[u|\\033\\[[0-9]+;[0-9]+[Hf]|\\033\\[2J|\\x08+)", 4096, 5, 65536};
 }
 
 const std::vector<std::string>& stock_worker_commands() {
     static const std::vector<std::string> commands = {
-        "shell",           "uploadFile", "upload_file", "uploadDirectory", "upload_directory",
-        "downloadFile",    "download_file", "mkdir",    "rmdir",           "cpdir",
-        "stat",            "glob",          "listdir",  "rmfile"};
+        "shell",        "uploadFile",    "upload_file", "uploadDirectory", "upload_directory",
+        "downloadFile", "download_file", "mkdir",       "rmdir",           "cpdir",
+        "stat",         "glob",          "listdir",     "rmfile"};
     return commands;
 }
 

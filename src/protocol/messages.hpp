@@ -3,6 +3,9 @@
 // the request/response envelope, and one typed struct per operation.
 #pragma once
 
+#include "core/expected.hpp"
+#include "protocol/value.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,9 +13,6 @@
 #include <unordered_map>
 #include <variant>
 #include <vector>
-
-#include "core/expected.hpp"
-#include "protocol/value.hpp"
 
 namespace kiln::protocol {
 
@@ -69,8 +69,8 @@ struct InterruptCommand {
 };
 struct Shutdown {};
 
-using MasterRequest = std::variant<Print, Keepalive, GetWorkerInfo, SetWorkerSettings,
-                                   StartCommand, InterruptCommand, Shutdown>;
+using MasterRequest = std::variant<Print, Keepalive, GetWorkerInfo, SetWorkerSettings, StartCommand,
+                                   InterruptCommand, Shutdown>;
 
 // --- worker -> master ---------------------------------------------------------------------
 
@@ -171,7 +171,8 @@ public:
     std::vector<Waiter> take_all() {
         std::vector<Waiter> all;
         all.reserve(waiting_.size());
-        for (auto& [seq, waiter] : waiting_) all.push_back(std::move(waiter));
+        for (auto& [seq, waiter] : waiting_)
+            all.push_back(std::move(waiter));
         waiting_.clear();
         return all;
     }

@@ -45,7 +45,8 @@ TEST(Messages, response_flags_failure_by_the_presence_of_is_exception) {
 }
 
 TEST(Messages, text_fields_accept_bin_as_the_python_peers_may_send) {
-    Request request{"start_command", 2,
+    Request request{"start_command",
+                    2,
                     {{"command_id", Value{Binary{"5"}}},
                      {"command_name", Value{Binary{"shell"}}},
                      {"args", Value{Map{}}}}};
@@ -55,8 +56,7 @@ TEST(Messages, text_fields_accept_bin_as_the_python_peers_may_send) {
 }
 
 TEST(Messages, line_chunks_tolerate_missing_positions_and_times) {
-    auto full = LineChunk::from_value(
-        LineChunk{"a\nbc\n", {1, 4}, {1.0, 2.0}}.to_value());
+    auto full = LineChunk::from_value(LineChunk{"a\nbc\n", {1, 4}, {1.0, 2.0}}.to_value());
     ASSERT_TRUE(full);
     EXPECT_EQ(full->newline_positions, (std::vector<std::int64_t>{1, 4}));
     auto bare = LineChunk::from_value(Value{Array{Value{"x\n"}}});

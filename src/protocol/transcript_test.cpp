@@ -6,9 +6,10 @@
 
 #include <cmath>
 #include <fstream>
-#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+
+#include <gtest/gtest.h>
 
 using namespace kiln::protocol;
 namespace json = boost::json;
@@ -33,7 +34,8 @@ Value from_json(const json::value& v) {
     case json::kind::string: return Value{std::string(v.get_string())};
     case json::kind::array: {
         Array a;
-        for (const auto& item : v.get_array()) a.push_back(from_json(item));
+        for (const auto& item : v.get_array())
+            a.push_back(from_json(item));
         return Value{std::move(a)};
     }
     case json::kind::object: {
@@ -46,7 +48,8 @@ Value from_json(const json::value& v) {
             return Value{Binary{std::string(length, 'x')}};
         }
         Map m;
-        for (const auto& [key, item] : object) m.emplace_back(std::string(key), from_json(item));
+        for (const auto& [key, item] : object)
+            m.emplace_back(std::string(key), from_json(item));
         return Value{std::move(m)};
     }
     }

@@ -35,20 +35,32 @@ public:
 
     Value() = default;
     Value(Nil) {}
-    Value(bool b) : storage_(b) {}
-    Value(int i) : storage_(std::int64_t{i}) {}
-    Value(long i) : storage_(std::int64_t{i}) {}
-    Value(long long i) : storage_(static_cast<std::int64_t>(i)) {}
-    Value(unsigned u) : storage_(std::int64_t{u}) {}
+    Value(bool b)
+        : storage_(b) {}
+    Value(int i)
+        : storage_(std::int64_t{i}) {}
+    Value(long i)
+        : storage_(std::int64_t{i}) {}
+    Value(long long i)
+        : storage_(static_cast<std::int64_t>(i)) {}
+    Value(unsigned u)
+        : storage_(std::int64_t{u}) {}
     Value(unsigned long u);
     Value(unsigned long long u);
-    Value(double d) : storage_(d) {}
-    Value(std::string s) : storage_(std::move(s)) {}
-    Value(std::string_view s) : storage_(std::string(s)) {}
-    Value(const char* s) : storage_(std::string(s)) {}
-    Value(Binary b) : storage_(std::move(b)) {}
-    Value(Array a) : storage_(std::move(a)) {}
-    Value(Map m) : storage_(std::move(m)) {}
+    Value(double d)
+        : storage_(d) {}
+    Value(std::string s)
+        : storage_(std::move(s)) {}
+    Value(std::string_view s)
+        : storage_(std::string(s)) {}
+    Value(const char* s)
+        : storage_(std::string(s)) {}
+    Value(Binary b)
+        : storage_(std::move(b)) {}
+    Value(Array a)
+        : storage_(std::move(a)) {}
+    Value(Map m)
+        : storage_(std::move(m)) {}
 
     bool is_nil() const { return std::holds_alternative<Nil>(storage_); }
     bool is_bool() const { return std::holds_alternative<bool>(storage_); }

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "worker/command.hpp"
 
+#include "worker/commands.hpp"
+
 #include <chrono>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include "worker/commands.hpp"
 
 namespace kiln::worker {
 
@@ -68,9 +68,11 @@ void CommandOutput::add_status(const std::string& key, Value value) {
 }
 
 asio::awaitable<void> CommandOutput::send_batches() {
-    for (auto& batch : buffer_.take_ready()) outbox_.push_back(std::move(batch));
+    for (auto& batch : buffer_.take_ready())
+        outbox_.push_back(std::move(batch));
     if (!buffer_.has_buffered()) first_buffered_at_.reset();
-    while (sending_) co_await sent_.wait();  // another coroutine is sending: wait our turn
+    while (sending_)
+        co_await sent_.wait();  // another coroutine is sending: wait our turn
     if (outbox_.empty()) co_return;
     sending_ = true;
     try {
@@ -135,7 +137,8 @@ asio::awaitable<void> CommandOutput::run_timer() {
         timer.expires_at(*first_buffered_at_ + timeout);
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted) co_return;
-        if (first_buffered_at_ && asio::steady_timer::clock_type::now() >= *first_buffered_at_ + timeout) {
+        if (first_buffered_at_ &&
+            asio::steady_timer::clock_type::now() >= *first_buffered_at_ + timeout) {
             buffer_.flush();
             co_await send_batches();
         }
@@ -183,11 +186,9 @@ std::optional<core::Error> missing_args(std::string_view class_name, const proto
                       std::string(class_name) + " is missing args: " + missing);
 }
 
-core::Expected<std::unique_ptr<Command>> make_command(const WorkerEnvironment& environment,
-                                                      MasterLink& link,
-                                                      const std::string& command_id,
-                                                      const std::string& name,
-                                                      const protocol::Map& args) {
+core::Expected<std::unique_ptr<Command>>
+make_command(const WorkerEnvironment& environment, MasterLink& link, const std::string& command_id,
+             const std::string& name, const protocol::Map& args) {
     if (name == "shell") return make_shell_command(environment, args);
     if (name == "mkdir") return make_mkdir_command(args);
     if (name == "rmdir") return make_rmdir_command(environment, args);

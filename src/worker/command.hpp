@@ -3,6 +3,12 @@
 // output is line-split, batched and sent (CommandOutput), and the Command base class.
 #pragma once
 
+#include "core/expected.hpp"
+#include "io/task_group.hpp"
+#include "protocol/messages.hpp"
+#include "worker/line_boundary_finder.hpp"
+#include "worker/update_buffer.hpp"
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,12 +20,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "core/expected.hpp"
-#include "io/task_group.hpp"
-#include "protocol/messages.hpp"
-#include "worker/line_boundary_finder.hpp"
-#include "worker/update_buffer.hpp"
-
 namespace kiln::worker {
 
 namespace asio = boost::asio;
@@ -27,7 +27,8 @@ namespace asio = boost::asio;
 // The connection was lost while a request was outstanding.
 class ConnectionLost : public std::runtime_error {
 public:
-    ConnectionLost() : std::runtime_error("Connection lost") {}
+    ConnectionLost()
+        : std::runtime_error("Connection lost") {}
 };
 
 // The connection to the master as commands use it.
@@ -79,8 +80,9 @@ private:
     std::string command_id_;
     OutputSettings settings_;
     UpdateBuffer buffer_;
-    std::map<std::string, Utf8Decoder> decoders_;        // per stream key
-    std::map<std::string, LineBoundaryFinder> finders_;  // "stdout", "stderr", "header", "log:<name>"
+    std::map<std::string, Utf8Decoder> decoders_;  // per stream key
+    std::map<std::string, LineBoundaryFinder>
+        finders_;  // "stdout", "stderr", "header", "log:<name>"
     std::vector<UpdateEntries> outbox_;
     bool sending_ = false;
     io::AsyncEvent sent_;
@@ -120,11 +122,9 @@ struct WorkerEnvironment {
 
 // Creates a command from start_command's name and args. Errors use the stock texts
 // ("unrecognized WorkerCommand 'x'", "MakeDirectory is missing args: paths").
-core::Expected<std::unique_ptr<Command>> make_command(const WorkerEnvironment& environment,
-                                                      MasterLink& link,
-                                                      const std::string& command_id,
-                                                      const std::string& name,
-                                                      const protocol::Map& args);
+core::Expected<std::unique_ptr<Command>>
+make_command(const WorkerEnvironment& environment, MasterLink& link, const std::string& command_id,
+             const std::string& name, const protocol::Map& args);
 
 // --- argument helpers shared by the commands ----------------------------------------------
 

@@ -2,10 +2,10 @@
 // Factories of the individual remote commands (used by make_command).
 #pragma once
 
-#include <memory>
-
 #include "worker/command.hpp"
 #include "worker/shell_format.hpp"
+
+#include <memory>
 
 namespace kiln::worker {
 
@@ -23,8 +23,8 @@ CommandResult make_rmfile_command(const protocol::Map& args);
 
 CommandResult make_upload_file_command(const WorkerEnvironment& environment, MasterLink& link,
                                        const std::string& command_id, const protocol::Map& args);
-CommandResult make_upload_directory_command(const WorkerEnvironment& environment,
-                                            MasterLink& link, const std::string& command_id,
+CommandResult make_upload_directory_command(const WorkerEnvironment& environment, MasterLink& link,
+                                            const std::string& command_id,
                                             const protocol::Map& args);
 CommandResult make_download_file_command(MasterLink& link, const std::string& command_id,
                                          const protocol::Map& args);

@@ -26,8 +26,8 @@ std::optional<pid_t> running_pid(const std::filesystem::path& pidfile) {
 
 core::Expected<void> write_pidfile(const std::filesystem::path& pidfile) {
     if (auto pid = running_pid(pidfile); pid && *pid != ::getpid())
-        return fail(ErrorKind::conflict,
-                    "already running with pid " + std::to_string(*pid) + " (" + pidfile.string() + ")");
+        return fail(ErrorKind::conflict, "already running with pid " + std::to_string(*pid) + " (" +
+                                             pidfile.string() + ")");
     std::ofstream out(pidfile, std::ios::trunc);
     out << ::getpid() << "\n";
     if (!out) return fail(ErrorKind::internal, "cannot write " + pidfile.string());
@@ -37,14 +37,17 @@ core::Expected<void> write_pidfile(const std::filesystem::path& pidfile) {
 core::Expected<void> daemonize(const std::filesystem::path& pidfile,
                                const std::filesystem::path& logfile) {
     if (auto pid = running_pid(pidfile))
-        return fail(ErrorKind::conflict,
-                    "already running with pid " + std::to_string(*pid) + " (" + pidfile.string() + ")");
+        return fail(ErrorKind::conflict, "already running with pid " + std::to_string(*pid) + " (" +
+                                             pidfile.string() + ")");
     int log = ::open(logfile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (log < 0) return fail(ErrorKind::bad_input, "cannot open " + logfile.string() + ": " + std::strerror(errno));
+    if (log < 0)
+        return fail(ErrorKind::bad_input,
+                    "cannot open " + logfile.string() + ": " + std::strerror(errno));
     int ready[2];
     if (::pipe(ready) != 0) return fail(ErrorKind::internal, "pipe failed");
     pid_t child = ::fork();
-    if (child < 0) return fail(ErrorKind::internal, std::string("fork failed: ") + std::strerror(errno));
+    if (child < 0)
+        return fail(ErrorKind::internal, std::string("fork failed: ") + std::strerror(errno));
     if (child > 0) {
         // Wait until the daemon has written its pid file, so 'start' then 'stop' works.
         ::close(ready[1]);
@@ -71,7 +74,8 @@ core::Expected<void> daemonize(const std::filesystem::path& pidfile,
 core::Expected<void> stop_process(const std::filesystem::path& pidfile,
                                   std::chrono::seconds timeout) {
     auto pid = running_pid(pidfile);
-    if (!pid) return fail(ErrorKind::not_found, "not running (no live pid in " + pidfile.string() + ")");
+    if (!pid)
+        return fail(ErrorKind::not_found, "not running (no live pid in " + pidfile.string() + ")");
     ::kill(*pid, SIGTERM);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {

@@ -2,12 +2,13 @@
 // Running a program in the background: pid file, log file, and stopping it again by pid.
 #pragma once
 
+#include "core/expected.hpp"
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
-#include <sys/types.h>
 
-#include "core/expected.hpp"
+#include <sys/types.h>
 
 namespace kiln::worker {
 

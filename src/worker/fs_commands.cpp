@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The file-system remote commands: mkdir, rmdir, cpdir, stat, glob, listdir, rmfile.
+#include "worker/commands.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -9,8 +11,6 @@
 #include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "worker/commands.hpp"
 
 namespace kiln::worker {
 namespace {
@@ -42,7 +42,8 @@ std::vector<std::string> paths_arg(const protocol::Map& args) {
 class ImmediateCommand final : public Command {
 public:
     using Body = std::function<void(CommandOutput&)>;
-    explicit ImmediateCommand(Body body) : body_(std::move(body)) {}
+    explicit ImmediateCommand(Body body)
+        : body_(std::move(body)) {}
     asio::awaitable<void> run(CommandOutput& output) override {
         body_(output);
         co_return;
@@ -114,8 +115,8 @@ void glob_expand(const std::string& base, const std::vector<std::string>& parts,
         walk_directories(base.empty() ? "." : base, directories);
         for (auto& directory : directories) {
             std::string prefix = base.empty() && directory.starts_with("./") ? directory.substr(2)
-                                 : base.empty() && directory == "."        ? std::string()
-                                                                           : directory;
+                                 : base.empty() && directory == "."          ? std::string()
+                                                                             : directory;
             if (last) {
                 // "a/**" matches a/ itself and everything below it.
                 if (!prefix.empty() && prefix != base) matches.push_back(prefix);
@@ -164,8 +165,10 @@ class ProcessSequenceCommand final : public Command {
 public:
     ProcessSequenceCommand(WorkerEnvironment environment, protocol::Map args,
                            std::vector<std::vector<std::string>> commands, bool is_rmdir)
-        : environment_(std::move(environment)), args_(std::move(args)),
-          commands_(std::move(commands)), is_rmdir_(is_rmdir) {}
+        : environment_(std::move(environment))
+        , args_(std::move(args))
+        , commands_(std::move(commands))
+        , is_rmdir_(is_rmdir) {}
 
     void interrupt(const std::string& why) override {
         interrupted_ = true;
@@ -198,7 +201,8 @@ private:
         protocol::Map args = {{"workdir", Value{environment_.basedir}},
                               {"logEnviron", Value{bool_arg(args_, "logEnviron", true)}}};
         Array command;
-        for (auto& word : argv) command.emplace_back(std::move(word));
+        for (auto& word : argv)
+            command.emplace_back(std::move(word));
         args.emplace_back("command", Value{std::move(command)});
         auto timeout = number_arg(args_, "timeout");
         args.emplace_back("timeout", timeout ? Value{*timeout} : Value{120});
@@ -246,7 +250,8 @@ CommandResult make_mkdir_command(const protocol::Map& args) {
 CommandResult make_rmdir_command(const WorkerEnvironment& environment, const protocol::Map& args) {
     if (auto missing = missing_args("RemoveDirectory", args, {"paths"})) return *missing;
     std::vector<std::vector<std::string>> commands;
-    for (const auto& path : paths_arg(args)) commands.push_back({"rm", "-rf", path});
+    for (const auto& path : paths_arg(args))
+        commands.push_back({"rm", "-rf", path});
     return std::unique_ptr<Command>(
         new ProcessSequenceCommand(environment, args, std::move(commands), true));
 }
@@ -272,10 +277,14 @@ CommandResult make_stat_command(const protocol::Map& args) {
             report_errno(output, "stat", errno, path);
             return;
         }
-        Array fields{Value{static_cast<long long>(st.st_mode)}, Value{static_cast<long long>(st.st_ino)},
-                     Value{static_cast<long long>(st.st_dev)}, Value{static_cast<long long>(st.st_nlink)},
-                     Value{static_cast<long long>(st.st_uid)}, Value{static_cast<long long>(st.st_gid)},
-                     Value{static_cast<long long>(st.st_size)}, Value{static_cast<long long>(st.st_atim.tv_sec)},
+        Array fields{Value{static_cast<long long>(st.st_mode)},
+                     Value{static_cast<long long>(st.st_ino)},
+                     Value{static_cast<long long>(st.st_dev)},
+                     Value{static_cast<long long>(st.st_nlink)},
+                     Value{static_cast<long long>(st.st_uid)},
+                     Value{static_cast<long long>(st.st_gid)},
+                     Value{static_cast<long long>(st.st_size)},
+                     Value{static_cast<long long>(st.st_atim.tv_sec)},
                      Value{static_cast<long long>(st.st_mtim.tv_sec)},
                      Value{static_cast<long long>(st.st_ctim.tv_sec)}};
         output.add_status("stat", Value{std::move(fields)});
@@ -288,7 +297,8 @@ CommandResult make_glob_command(const protocol::Map& args) {
     auto pattern = text_arg(args, "path").value_or("");
     return immediate([pattern](CommandOutput& output) {
         Array files;
-        for (auto& match : glob(pattern)) files.emplace_back(std::move(match));
+        for (auto& match : glob(pattern))
+            files.emplace_back(std::move(match));
         output.add_status("files", Value{std::move(files)});
         output.add_status("rc", Value{0});
     });
@@ -305,7 +315,8 @@ CommandResult make_listdir_command(const protocol::Map& args) {
         }
         ::closedir(dir);
         Array files;
-        for (auto& name : list_names(path)) files.emplace_back(std::move(name));
+        for (auto& name : list_names(path))
+            files.emplace_back(std::move(name));
         output.add_status("files", Value{std::move(files)});
         output.add_status("rc", Value{0});
     });

@@ -41,7 +41,8 @@ std::size_t advance(std::string_view s, std::size_t from, std::size_t count) {
     std::size_t i = from;
     while (i < s.size() && count > 0) {
         ++i;
-        while (i < s.size() && is_continuation(static_cast<unsigned char>(s[i]))) ++i;
+        while (i < s.size() && is_continuation(static_cast<unsigned char>(s[i])))
+            ++i;
         --count;
     }
     return i;
@@ -56,11 +57,13 @@ std::size_t ansi_newline_length(std::string_view s, std::size_t i) {
     if (j < s.size() && s[j] == 'u') return 3;
     if (j + 1 < s.size() && s[j] == '2' && s[j + 1] == 'J') return 4;
     std::size_t digits = 0;
-    while (j < s.size() && is_digit(s[j])) ++j, ++digits;
+    while (j < s.size() && is_digit(s[j]))
+        ++j, ++digits;
     if (digits == 0 || j >= s.size() || s[j] != ';') return 0;
     ++j;
     digits = 0;
-    while (j < s.size() && is_digit(s[j])) ++j, ++digits;
+    while (j < s.size() && is_digit(s[j]))
+        ++j, ++digits;
     if (digits == 0 || j >= s.size() || (s[j] != 'H' && s[j] != 'f')) return 0;
     return j + 1 - i;
 }
@@ -90,7 +93,8 @@ std::string normalise_newlines(std::string_view s) {
             }
         } else if (c == '\b') {
             out += '\n';
-            while (i < s.size() && s[i] == '\b') ++i;
+            while (i < s.size() && s[i] == '\b')
+                ++i;
         } else {
             out += c;
             ++i;
@@ -143,8 +147,7 @@ std::string Utf8Decoder::decode(std::string_view bytes, bool is_final) {
 LineBoundaryFinder::LineBoundaryFinder(std::size_t max_line_length)
     : max_line_length_(max_line_length < 2 ? 2 : max_line_length) {}
 
-std::optional<protocol::LineChunk> LineBoundaryFinder::append(std::string_view text,
-                                                              double time) {
+std::optional<protocol::LineChunk> LineBoundaryFinder::append(std::string_view text, double time) {
     bool had_partial = !partial_.empty();
     std::string input = partial_;
     input.append(text);

@@ -4,12 +4,12 @@
 // middle of long lines. Also holds the incremental UTF-8 decoder for process output.
 #pragma once
 
+#include "protocol/messages.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "protocol/messages.hpp"
 
 namespace kiln::worker {
 

@@ -26,7 +26,8 @@ TEST(LineBoundaryFinder, normalises_newlines_like_the_stock_newline_re) {
     EXPECT_EQ(all_text(finder, {"progress 1\rprogress 2\rdone\r\n"}),
               "progress 1\nprogress 2\ndone\n");
     LineBoundaryFinder ansi;
-    EXPECT_EQ(all_text(ansi, {"a\x1b[ub\x1b[12;3Hc\x1b[2Jd\x1b[1;1fe\b\b\bf\n"}), "a\nb\nc\nd\ne\nf\n");
+    EXPECT_EQ(all_text(ansi, {"a\x1b[ub\x1b[12;3Hc\x1b[2Jd\x1b[1;1fe\b\b\bf\n"}),
+              "a\nb\nc\nd\ne\nf\n");
 }
 
 TEST(LineBoundaryFinder, joins_a_crlf_split_across_pieces) {
@@ -50,7 +51,8 @@ TEST(LineBoundaryFinder, keeps_partial_lines_until_flushed_with_a_newline) {
 TEST(LineBoundaryFinder, cuts_long_lines_without_losing_any_character) {
     LineBoundaryFinder finder(4096);
     std::string line;
-    for (int i = 0; i < 10000; ++i) line += static_cast<char>('a' + i % 26);
+    for (int i = 0; i < 10000; ++i)
+        line += static_cast<char>('a' + i % 26);
     auto text = all_text(finder, {line + "\n"});
     std::string joined;
     std::size_t pieces = 0;
@@ -79,15 +81,18 @@ TEST(Utf8Decoder, replaces_invalid_bytes_and_keeps_sequences_split_across_pieces
     EXPECT_EQ(decoder.decode("ok \xe2\x82"), "ok ");
     EXPECT_EQ(decoder.decode("\xac!"), "\xe2\x82\xac!");
     EXPECT_EQ(decoder.decode("\xff"), "\xef\xbf\xbd");
-    EXPECT_EQ(decoder.decode("\xe2\x82" "A"), "\xef\xbf\xbd" "A");
+    EXPECT_EQ(decoder.decode("\xe2\x82"
+                             "A"),
+              "\xef\xbf\xbd"
+              "A");
     EXPECT_EQ(decoder.decode("\xc3", true), "\xef\xbf\xbd");
 }
 
 TEST(UpdateBuffer, merges_consecutive_output_of_one_stream) {
     UpdateBuffer buffer(65536);
-    buffer.add_lines("stdout", LineChunk{"a\n", {0}, {1.0}});
+    buffer.add_lines("stdout", LineChunk{"a\n", {1}, {1.0}});
     buffer.add_lines("stdout", LineChunk{"bc\n", {2}, {2.0}});
-    buffer.add_lines("stderr", LineChunk{"e\n", {0}, {3.0}});
+    buffer.add_lines("stderr", LineChunk{"e\n", {1}, {3.0}});
     buffer.add_status("rc", Value{0});
     EXPECT_TRUE(buffer.take_ready().empty());
     buffer.flush();
@@ -97,7 +102,7 @@ TEST(UpdateBuffer, merges_consecutive_output_of_one_stream) {
     auto merged = LineChunk::from_value(batches[0][0].second);
     ASSERT_TRUE(merged);
     EXPECT_EQ(merged->text, "a\nbc\n");
-    EXPECT_EQ(merged->newline_positions, (std::vector<std::int64_t>{0, 4}));
+    EXPECT_EQ(merged->newline_positions, (std::vector<std::int64_t>{1, 4}));
     EXPECT_EQ(batches[0][2].first, "rc");
 }
 

@@ -6,14 +6,15 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <thread>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
+
+#include <gtest/gtest.h>
 
 using namespace kiln::worker;
 using kiln::protocol::Array;
@@ -77,21 +78,21 @@ std::vector<pid_t> read_pids(const std::filesystem::path& file) {
     std::ifstream in(file);
     std::vector<pid_t> pids;
     long pid = 0;
-    while (in >> pid) pids.push_back(static_cast<pid_t>(pid));
+    while (in >> pid)
+        pids.push_back(static_cast<pid_t>(pid));
     return pids;
 }
 
 // Starts three grandchildren that ignore SIGTERM (one of them in a session of its own),
 // writes their pids, then waits forever without output.
 Map stubborn_command(const std::filesystem::path& dir, Map extra) {
-    std::string script =
-        "for i in 1 2; do (trap '' TERM; exec sleep 300) & echo $! >> pids; done; "
-        "(trap '' TERM; setsid sleep 300 & echo $! >> pids; wait) & "
-        "trap '' TERM; echo started; sleep 1; echo ready; wait";
-    Map args{{"command", Value{script}},
-             {"workdir", Value{dir.string()}},
-             {"logEnviron", Value{false}}};
-    for (auto& entry : extra) args.push_back(std::move(entry));
+    std::string script = "for i in 1 2; do (trap '' TERM; exec sleep 300) & echo $! >> pids; done; "
+                         "(trap '' TERM; setsid sleep 300 & echo $! >> pids; wait) & "
+                         "trap '' TERM; echo started; sleep 1; echo ready; wait";
+    Map args{
+        {"command", Value{script}}, {"workdir", Value{dir.string()}}, {"logEnviron", Value{false}}};
+    for (auto& entry : extra)
+        args.push_back(std::move(entry));
     if (!kiln::protocol::find(args, "timeout")) args.emplace_back("timeout", Value{});
     return args;
 }
@@ -135,11 +136,13 @@ TEST(ShellProcess, timeout_kills_grandchildren_that_ignore_sigterm_and_leave_the
     TempDir dir;
     asio::io_context context;
     CommandRun run;
-    run_command(context, run, stubborn_command(dir.path, {{"timeout", Value{2}}, {"sigtermTime", Value{1}}}));
+    run_command(context, run,
+                stubborn_command(dir.path, {{"timeout", Value{2}}, {"sigtermTime", Value{1}}}));
     auto pids = read_pids(dir.path / "pids");
     ASSERT_EQ(pids.size(), 3u);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    for (pid_t pid : pids) EXPECT_FALSE(is_alive(pid)) << "pid " << pid << " survived";
+    for (pid_t pid : pids)
+        EXPECT_FALSE(is_alive(pid)) << "pid " << pid << " survived";
     EXPECT_EQ(run.link.rc(), -1);
     EXPECT_NE(run.link.text_of("header").find("command timed out: 2 seconds without output"),
               std::string::npos);
@@ -154,7 +157,8 @@ TEST(ShellProcess, interrupt_kills_every_descendant) {
     auto pids = read_pids(dir.path / "pids");
     ASSERT_EQ(pids.size(), 3u);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    for (pid_t pid : pids) EXPECT_FALSE(is_alive(pid)) << "pid " << pid << " survived";
+    for (pid_t pid : pids)
+        EXPECT_FALSE(is_alive(pid)) << "pid " << pid << " survived";
     EXPECT_EQ(run.link.rc(), -1);
     EXPECT_NE(run.link.text_of("header").find("command interrupted"), std::string::npos);
     EXPECT_NE(run.link.text_of("header").find("process killed by signal 9"), std::string::npos);

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "worker/session.hpp"
 
+#include "protocol/codec.hpp"
+
 #include <chrono>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
-#include "protocol/codec.hpp"
+#include <spdlog/spdlog.h>
 
 namespace kiln::worker {
 
@@ -29,7 +30,8 @@ Map command_fields(const std::string& command_id, Value args) {
 }  // namespace
 
 struct Session::Slot {
-    explicit Slot(asio::any_io_executor executor) : done(executor) {
+    explicit Slot(asio::any_io_executor executor)
+        : done(executor) {
         done.expires_at(asio::steady_timer::time_point::max());
     }
     asio::steady_timer done;
@@ -123,7 +125,8 @@ void Session::connection_lost() {
 }
 
 void Session::interrupt_all(const std::string& why) {
-    for (auto& [id, running] : commands_) running->command->interrupt(why);
+    for (auto& [id, running] : commands_)
+        running->command->interrupt(why);
 }
 
 asio::awaitable<std::uint64_t> Session::send_request(std::string op, Map fields,
@@ -142,7 +145,8 @@ asio::awaitable<std::uint64_t> Session::send_request(std::string op, Map fields,
 asio::awaitable<Response> Session::call(std::string op, Map fields) {
     auto slot = std::make_shared<Slot>(environment_.executor);
     co_await send_request(std::move(op), std::move(fields), slot);
-    while (!slot->response && !slot->is_lost) co_await slot->done.async_wait(use_tuple);
+    while (!slot->response && !slot->is_lost)
+        co_await slot->done.async_wait(use_tuple);
     if (!slot->response) throw ConnectionLost();
     co_return std::move(*slot->response);
 }
@@ -197,8 +201,8 @@ asio::awaitable<void> Session::handle(protocol::Request request) {
                              true);
             co_return;
         }
-        auto command = make_command(environment_, *this, start->command_id, start->command_name,
-                                    start->args);
+        auto command =
+            make_command(environment_, *this, start->command_id, start->command_name, start->args);
         if (!command) {
             spdlog::warn("start_command {} refused: {}", start->command_name,
                          command.error().message);

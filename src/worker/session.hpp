@@ -3,13 +3,13 @@
 // starts, and correlates the responses to the worker's own requests (in any order).
 #pragma once
 
-#include <functional>
-#include <map>
-#include <memory>
-
 #include "io/task_group.hpp"
 #include "io/websocket.hpp"
 #include "worker/command.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
 
 namespace kiln::worker {
 
@@ -39,7 +39,8 @@ private:
 
     asio::awaitable<void> handle(protocol::Request request);
     asio::awaitable<void> run_command(std::string command_id);
-    asio::awaitable<void> respond(std::uint64_t seq, protocol::Value result, bool is_exception = false);
+    asio::awaitable<void> respond(std::uint64_t seq, protocol::Value result,
+                                  bool is_exception = false);
     asio::awaitable<std::uint64_t> send_request(std::string op, protocol::Map fields,
                                                 std::shared_ptr<Slot> slot);
     void connection_lost();

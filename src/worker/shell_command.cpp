@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The `shell` remote command: runs a program, streams its output, enforces timeout and
 // maxTime, watches logfiles, and kills the whole process tree on interrupt.
+#include "io/subprocess.hpp"
+#include "worker/commands.hpp"
+#include "worker/shell_format.hpp"
+
 #include <csignal>
 #include <filesystem>
 #include <regex>
@@ -10,11 +14,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <sys/stat.h>
 
-#include "io/subprocess.hpp"
-#include "worker/commands.hpp"
-#include "worker/shell_format.hpp"
+#include <sys/stat.h>
 
 namespace kiln::worker {
 namespace {
@@ -63,7 +64,8 @@ struct LogfileWatch {
         if (::fseeko(file, offset, SEEK_SET) == 0) {
             char buffer[65536];
             std::size_t n = 0;
-            while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) data.append(buffer, n);
+            while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0)
+                data.append(buffer, n);
         }
         std::fclose(file);
         offset += static_cast<long long>(data.size());
@@ -75,11 +77,15 @@ class ShellCommand final : public Command {
 public:
     ShellCommand(const WorkerEnvironment& environment, ShellInvocation invocation,
                  int* rc_out = nullptr)
-        : executor_(environment.executor), invocation_(std::move(invocation)),
-          watchdog_timer_(environment.executor), rc_out_(rc_out) {
+        : executor_(environment.executor)
+        , invocation_(std::move(invocation))
+        , watchdog_timer_(environment.executor)
+        , rc_out_(rc_out) {
         for (const auto& [name, spec] : invocation_.logfiles) {
-            LogfileWatch watch{name, (std::filesystem::path(invocation_.workdir) / spec.first).string(),
-                               spec.second, {}, false, 0};
+            LogfileWatch watch{
+                name,        (std::filesystem::path(invocation_.workdir) / spec.first).string(),
+                spec.second, {},
+                false,       0};
             watch.initial = LogfileWatch::stamp_of(watch.path);
             logfiles_.push_back(std::move(watch));
         }
@@ -95,7 +101,8 @@ public:
     asio::awaitable<void> run(CommandOutput& output) override {
         output_ = &output;
         const auto& inv = invocation_;
-        for (const auto& line : inv.header_lines) output.add_header(line);
+        for (const auto& line : inv.header_lines)
+            output.add_header(line);
         co_await output.send_ready();
 
         start_ = Clock::now();
@@ -161,7 +168,8 @@ private:
     }
 
     asio::awaitable<void> write_stdin() {
-        if (invocation_.initial_stdin) co_await process_->write_stdin_and_close(*invocation_.initial_stdin);
+        if (invocation_.initial_stdin)
+            co_await process_->write_stdin_and_close(*invocation_.initial_stdin);
     }
 
     // Enforces timeout and maxTime, and carries out kills (from them or from interrupt()).
@@ -210,10 +218,12 @@ private:
         auto [ec] = co_await timer.async_wait(use_tuple);
         if (ec) co_return;
         if (process_->has_exited()) {
-            co_await asio::steady_timer(executor_, std::chrono::hours(24 * 365)).async_wait(use_tuple);
+            co_await asio::steady_timer(executor_, std::chrono::hours(24 * 365))
+                .async_wait(use_tuple);
             co_return;
         }
-        output_->add_header("SIG" + invocation_.interrupt_signal_name + " failed to kill process\n");
+        output_->add_header("SIG" + invocation_.interrupt_signal_name +
+                            " failed to kill process\n");
         output_->add_header("using fake rc=-1\n");
         output_->add_status("rc", Value{-1});
         throw CommandFailed("SIG" + invocation_.interrupt_signal_name + " failed to kill process");

@@ -25,7 +25,8 @@ std::string expand_variables(std::string_view text,
     while (i < text.size()) {
         if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') {
             std::size_t j = i + 2;
-            while (j < text.size() && is_name_char(text[j])) ++j;
+            while (j < text.size() && is_name_char(text[j]))
+                ++j;
             if (j < text.size() && text[j] == '}') {
                 auto it = worker_environment.find(std::string(text.substr(i + 2, j - i - 2)));
                 if (it != worker_environment.end()) out += it->second;
@@ -50,8 +51,8 @@ std::string python_dict_repr(const std::map<std::string, std::pair<std::string, 
         out += "'" + name + "': ";
         const auto* original = map ? protocol::find(*map, name) : nullptr;
         if (original && original->is_map())
-            out += "{'filename': '" + spec.first + "', 'follow': " +
-                   (spec.second ? "True" : "False") + "}";
+            out += "{'filename': '" + spec.first +
+                   "', 'follow': " + (spec.second ? "True" : "False") + "}";
         else
             out += "'" + spec.first + "'";
     }
@@ -88,7 +89,8 @@ std::string shell_quote(std::string_view word) {
     bool safe = true;
     for (char c : word)
         if (!(is_name_char(c) || c == '@' || c == '%' || c == '+' || c == '=' || c == ':' ||
-              c == ',' || c == '.' || c == '/' || c == '-' || static_cast<unsigned char>(c) >= 0x80))
+              c == ',' || c == '.' || c == '/' || c == '-' ||
+              static_cast<unsigned char>(c) >= 0x80))
             safe = false;
     if (safe) return std::string(word);
     std::string out = "'";
@@ -145,8 +147,9 @@ merge_environment(const std::map<std::string, std::string>& worker_environment,
                 for (std::size_t i = 0; i < list->size(); ++i) {
                     auto part = (*list)[i].as_text();
                     if (!part)
-                        return fail(ErrorKind::bad_input, "'env' values must be strings or lists; key '" +
-                                                              key + "' is incorrect");
+                        return fail(ErrorKind::bad_input,
+                                    "'env' values must be strings or lists; key '" + key +
+                                        "' is incorrect");
                     if (i) joined += ':';
                     joined += *part;
                 }
@@ -154,8 +157,8 @@ merge_environment(const std::map<std::string, std::string>& worker_environment,
             } else if (auto text = value.as_text()) {
                 values[key] = std::string(*text);
             } else {
-                return fail(ErrorKind::bad_input,
-                            "'env' values must be strings or lists; key '" + key + "' is incorrect");
+                return fail(ErrorKind::bad_input, "'env' values must be strings or lists; key '" +
+                                                      key + "' is incorrect");
             }
         }
         if (auto it = values.find("PYTHONPATH"); it != values.end() && it->second)
@@ -224,7 +227,8 @@ core::Expected<ShellInvocation> prepare_shell_invocation(const WorkerEnvironment
 
     auto merged = merge_environment(environment.environ, arg(args, "env"), inv.workdir);
     if (!merged) return merged.error();
-    for (const auto& [key, value] : *merged) inv.spawn.environment.push_back(key + "=" + value);
+    for (const auto& [key, value] : *merged)
+        inv.spawn.environment.push_back(key + "=" + value);
     inv.spawn.workdir = inv.workdir;
 
     inv.want_stdout = bool_arg(args, "want_stdout", true);
@@ -240,7 +244,8 @@ core::Expected<ShellInvocation> prepare_shell_invocation(const WorkerEnvironment
         inv.interrupt_signal = *signal;
         inv.interrupt_signal_name = name->starts_with("SIG") ? name->substr(3) : *name;
     }
-    if (const auto* stdin_value = arg(args, "initial_stdin"); stdin_value && !stdin_value->is_nil()) {
+    if (const auto* stdin_value = arg(args, "initial_stdin");
+        stdin_value && !stdin_value->is_nil()) {
         auto text = stdin_value->as_text();
         if (!text) return fail(ErrorKind::bad_input, "'initial_stdin' must be a string");
         inv.initial_stdin = std::string(*text);
@@ -251,7 +256,8 @@ core::Expected<ShellInvocation> prepare_shell_invocation(const WorkerEnvironment
         for (const auto& [name, spec] : *logfiles->if_map()) {
             if (auto file = spec.as_text()) {
                 inv.logfiles[name] = {std::string(*file), false};
-            } else if (const auto* filename = spec.find("filename"); filename && filename->as_text()) {
+            } else if (const auto* filename = spec.find("filename");
+                       filename && filename->as_text()) {
                 bool follow = false;
                 if (const auto* f = spec.find("follow"); f && f->if_bool()) follow = *f->if_bool();
                 inv.logfiles[name] = {std::string(*filename->as_text()), follow};
@@ -271,15 +277,19 @@ core::Expected<ShellInvocation> prepare_shell_invocation(const WorkerEnvironment
     inv.header_lines.push_back(display + "\n");
     std::string in_dir = " in dir " + inv.workdir;
     if (inv.timeout)
-        in_dir += " (timeout " + format_number(*inv.timeout) + (*inv.timeout == 1 ? " sec)" : " secs)");
+        in_dir +=
+            " (timeout " + format_number(*inv.timeout) + (*inv.timeout == 1 ? " sec)" : " secs)");
     if (inv.max_time)
-        in_dir += " (maxTime " + format_number(*inv.max_time) + (*inv.max_time == 1 ? " sec)" : " secs)");
+        in_dir +=
+            " (maxTime " + format_number(*inv.max_time) + (*inv.max_time == 1 ? " sec)" : " secs)");
     inv.header_lines.push_back(in_dir + "\n");
-    inv.header_lines.push_back(" watching logfiles " + python_dict_repr(inv.logfiles, logfiles) + "\n");
+    inv.header_lines.push_back(" watching logfiles " + python_dict_repr(inv.logfiles, logfiles) +
+                               "\n");
     inv.header_lines.push_back(" argv: " + inv.fake_command + "\n");
     if (bool_arg(args, "logEnviron", true)) {
         std::string listing = " environment:\n";
-        for (const auto& [key, value] : *merged) listing += "  " + key + "=" + value + "\n";
+        for (const auto& [key, value] : *merged)
+            listing += "  " + key + "=" + value + "\n";
         inv.header_lines.push_back(listing);
     }
     if (inv.initial_stdin)

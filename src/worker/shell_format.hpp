@@ -3,15 +3,15 @@
 // is shown (header lines), with the stock worker's semantics for env merging and display.
 #pragma once
 
+#include "core/expected.hpp"
+#include "io/subprocess.hpp"
+#include "worker/command.hpp"
+
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "core/expected.hpp"
-#include "io/subprocess.hpp"
-#include "worker/command.hpp"
 
 namespace kiln::worker {
 

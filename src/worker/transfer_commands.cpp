@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // File transfers: upload_file and upload_directory (worker -> master, stop-and-wait chunks)
 // and download_file (master -> worker, pulled chunk by chunk).
+#include "io/subprocess.hpp"
+#include "worker/commands.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
 
 #include <boost/asio/this_coro.hpp>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "io/subprocess.hpp"
-#include "worker/commands.hpp"
 
 namespace kiln::worker {
 namespace {
@@ -77,8 +78,8 @@ asio::awaitable<bool> send_blocks(Command& command, MasterLink& link, const std:
                 int c = std::fgetc(file);
                 co_return c == EOF;
             }
-            want = static_cast<std::size_t>(std::min<std::int64_t>(
-                static_cast<std::int64_t>(blocksize), *maxsize - sent));
+            want = static_cast<std::size_t>(
+                std::min<std::int64_t>(static_cast<std::int64_t>(blocksize), *maxsize - sent));
         }
         auto n = std::fread(block.data(), 1, want, file);
         if (n == 0) co_return true;
@@ -91,8 +92,12 @@ class UploadFileCommand final : public Command {
 public:
     UploadFileCommand(MasterLink& link, std::string command_id, std::string path,
                       std::size_t blocksize, std::optional<std::int64_t> maxsize, bool keepstamp)
-        : link_(link), command_id_(std::move(command_id)), path_(std::move(path)),
-          blocksize_(blocksize), maxsize_(maxsize), keepstamp_(keepstamp) {}
+        : link_(link)
+        , command_id_(std::move(command_id))
+        , path_(std::move(path))
+        , blocksize_(blocksize)
+        , maxsize_(maxsize)
+        , keepstamp_(keepstamp) {}
 
     asio::awaitable<void> run(CommandOutput& output) override {
         File file;
@@ -144,18 +149,24 @@ private:
 
 class UploadDirectoryCommand final : public Command {
 public:
-    UploadDirectoryCommand(WorkerEnvironment environment, MasterLink& link,
-                           std::string command_id, std::string path, std::size_t blocksize,
+    UploadDirectoryCommand(WorkerEnvironment environment, MasterLink& link, std::string command_id,
+                           std::string path, std::size_t blocksize,
                            std::optional<std::int64_t> maxsize, std::string compress)
-        : environment_(std::move(environment)), link_(link), command_id_(std::move(command_id)),
-          path_(std::move(path)), blocksize_(blocksize), maxsize_(maxsize),
-          compress_(std::move(compress)) {}
+        : environment_(std::move(environment))
+        , link_(link)
+        , command_id_(std::move(command_id))
+        , path_(std::move(path))
+        , blocksize_(blocksize)
+        , maxsize_(maxsize)
+        , compress_(std::move(compress)) {}
 
     asio::awaitable<void> run(CommandOutput& output) override {
         // The archive goes to a temporary file first, as the stock worker does.
         char name[] = "/tmp/kiln-upload-XXXXXX";
         int fd = ::mkstemp(name);
-        if (fd < 0) throw CommandFailed(std::string("cannot create a temporary file: ") + std::strerror(errno));
+        if (fd < 0)
+            throw CommandFailed(std::string("cannot create a temporary file: ") +
+                                std::strerror(errno));
         ::close(fd);
         std::string archive = name;
         struct Remove {
@@ -167,13 +178,15 @@ public:
         tar.argv = {"tar", "-c", "-f", archive, "-C", path_, "."};
         if (compress_ == "gz") tar.argv.insert(tar.argv.begin() + 1, "-z");
         if (compress_ == "bz2") tar.argv.insert(tar.argv.begin() + 1, "-j");
-        for (const auto& [key, value] : environment_.environ) tar.environment.push_back(key + "=" + value);
+        for (const auto& [key, value] : environment_.environ)
+            tar.environment.push_back(key + "=" + value);
         tar.workdir = environment_.basedir;
         int tar_rc = 1;
         std::string tar_errors;
         try {
             auto process = io::Subprocess::spawn(co_await asio::this_coro::executor, tar);
-            while (auto chunk = co_await process->read_stderr()) tar_errors += *chunk;
+            while (auto chunk = co_await process->read_stderr())
+                tar_errors += *chunk;
             while (co_await process->read_stdout()) {
             }
             auto status = co_await process->wait();
@@ -188,10 +201,11 @@ public:
         }
         File file;
         file.handle = std::fopen(archive.c_str(), "rb");
-        bool complete = file.handle && co_await send_blocks(*this, link_, command_id_, file.handle,
-                                                            blocksize_, maxsize_,
-                                                            "update_upload_directory_write");
-        auto unpacked = co_await link_.call("update_upload_directory_unpack", id_fields(command_id_));
+        bool complete =
+            file.handle && co_await send_blocks(*this, link_, command_id_, file.handle, blocksize_,
+                                                maxsize_, "update_upload_directory_write");
+        auto unpacked =
+            co_await link_.call("update_upload_directory_unpack", id_fields(command_id_));
         output.add_header("sending " + path_ + "\n");
         if (unpacked.is_exception) {
             auto text = unpacked.result.as_text();
@@ -220,8 +234,12 @@ public:
     DownloadFileCommand(MasterLink& link, std::string command_id, std::string path,
                         std::size_t blocksize, std::optional<std::int64_t> maxsize,
                         std::optional<int> mode)
-        : link_(link), command_id_(std::move(command_id)), path_(std::move(path)),
-          blocksize_(blocksize), maxsize_(maxsize), mode_(mode) {}
+        : link_(link)
+        , command_id_(std::move(command_id))
+        , path_(std::move(path))
+        , blocksize_(blocksize)
+        , maxsize_(maxsize)
+        , mode_(mode) {}
 
     asio::awaitable<void> run(CommandOutput& output) override {
         std::error_code ec;
@@ -241,7 +259,8 @@ public:
                 }
                 length = std::min(length, *maxsize_ - received);
             }
-            auto response = co_await link_.call("update_read_file", read_fields(command_id_, length));
+            auto response =
+                co_await link_.call("update_read_file", read_fields(command_id_, length));
             check(response, "update_read_file");
             auto data = response.result.as_text();  // bin (str tolerated); nil or empty = EOF
             if (!data || data->empty()) break;
@@ -290,15 +309,15 @@ CommandResult make_upload_file_command(const WorkerEnvironment&, MasterLink& lin
     auto path = text_arg(args, "path");
     if (!path) return fail(ErrorKind::bad_input, "'path' must be a string");
     return std::unique_ptr<Command>(new UploadFileCommand(link, command_id, *path, blocksize,
-                                                         optional_size(args, "maxsize"),
-                                                         bool_arg(args, "keepstamp", false)));
+                                                          optional_size(args, "maxsize"),
+                                                          bool_arg(args, "keepstamp", false)));
 }
 
-CommandResult make_upload_directory_command(const WorkerEnvironment& environment,
-                                            MasterLink& link, const std::string& command_id,
+CommandResult make_upload_directory_command(const WorkerEnvironment& environment, MasterLink& link,
+                                            const std::string& command_id,
                                             const protocol::Map& args) {
-    if (auto missing = missing_args("WorkerDirectoryUploadCommand", args,
-                                    {"path", "blocksize", "compress"}))
+    if (auto missing =
+            missing_args("WorkerDirectoryUploadCommand", args, {"path", "blocksize", "compress"}))
         return *missing;
     std::size_t blocksize = 0;
     if (auto error = check_blocksize(args, blocksize)) return *error;
@@ -322,7 +341,7 @@ CommandResult make_download_file_command(MasterLink& link, const std::string& co
     std::optional<int> mode;
     if (auto m = number_arg(args, "mode")) mode = static_cast<int>(*m);
     return std::unique_ptr<Command>(new DownloadFileCommand(link, command_id, *path, blocksize,
-                                                           optional_size(args, "maxsize"), mode));
+                                                            optional_size(args, "maxsize"), mode));
 }
 
 }  // namespace kiln::worker

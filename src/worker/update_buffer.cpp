@@ -6,7 +6,8 @@ namespace kiln::worker {
 using protocol::LineChunk;
 using protocol::Value;
 
-UpdateBuffer::UpdateBuffer(std::size_t buffer_size) : buffer_size_(buffer_size) {}
+UpdateBuffer::UpdateBuffer(std::size_t buffer_size)
+    : buffer_size_(buffer_size) {}
 
 std::size_t UpdateBuffer::size_of(const LineChunk& lines) {
     return lines.text.size() + 8 * (lines.newline_positions.size() + lines.line_times.size());
@@ -41,7 +42,8 @@ void UpdateBuffer::add(Entry entry, std::size_t size) {
             auto offset = static_cast<std::int64_t>(
                 into.newline_positions.empty() ? 0 : into.newline_positions.back() + 1);
             into.text += entry.lines->text;
-            for (auto p : entry.lines->newline_positions) into.newline_positions.push_back(p + offset);
+            for (auto p : entry.lines->newline_positions)
+                into.newline_positions.push_back(p + offset);
             into.line_times.insert(into.line_times.end(), entry.lines->line_times.begin(),
                                    entry.lines->line_times.end());
         } else {
@@ -83,7 +85,8 @@ void UpdateBuffer::send_buffered() {
     if (entries_.empty()) return;
     UpdateEntries batch;
     batch.reserve(entries_.size());
-    for (const auto& entry : entries_) batch.emplace_back(entry.key, to_value(entry));
+    for (const auto& entry : entries_)
+        batch.emplace_back(entry.key, to_value(entry));
     entries_.clear();
     buffered_bytes_ = 0;
     ready_.push_back(std::move(batch));
@@ -96,9 +99,7 @@ Value UpdateBuffer::to_value(const Entry& entry) {
     return entry.lines->to_value();
 }
 
-std::vector<UpdateEntries> UpdateBuffer::take_ready() {
-    return std::exchange(ready_, {});
-}
+std::vector<UpdateEntries> UpdateBuffer::take_ready() { return std::exchange(ready_, {}); }
 
 void UpdateBuffer::flush() { send_buffered(); }
 

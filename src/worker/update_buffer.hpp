@@ -4,13 +4,13 @@
 // has passed since its first entry, or when the command ends.
 #pragma once
 
+#include "protocol/messages.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "protocol/messages.hpp"
 
 namespace kiln::worker {
 

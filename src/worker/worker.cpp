@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "worker/worker.hpp"
 
+#include "core/version.hpp"
+#include "io/websocket.hpp"
+#include "protocol/messages.hpp"
+#include "worker/session.hpp"
+
 #include <fstream>
 #include <random>
 #include <thread>
@@ -8,14 +13,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "core/version.hpp"
-#include "io/websocket.hpp"
-#include "protocol/messages.hpp"
-#include "worker/session.hpp"
 
 extern char** environ;
 
@@ -53,7 +54,8 @@ core::Expected<std::pair<std::string, std::uint16_t>> parse_master_address(std::
     std::string_view port_text;
     if (text.starts_with('[')) {
         auto close = text.find(']');
-        if (close == std::string_view::npos) return fail(ErrorKind::bad_input, "unclosed '[' in master address");
+        if (close == std::string_view::npos)
+            return fail(ErrorKind::bad_input, "unclosed '[' in master address");
         host = std::string(text.substr(1, close - 1));
         auto rest = text.substr(close + 1);
         if (!rest.empty()) {
@@ -84,7 +86,9 @@ core::Expected<std::pair<std::string, std::uint16_t>> parse_master_address(std::
 core::Expected<void> create_worker_dir(const WorkerConfig& config, bool force) {
     std::error_code ec;
     std::filesystem::create_directories(config.basedir, ec);
-    if (ec) return fail(ErrorKind::bad_input, "cannot create " + config.basedir.string() + ": " + ec.message());
+    if (ec)
+        return fail(ErrorKind::bad_input,
+                    "cannot create " + config.basedir.string() + ": " + ec.message());
     auto conf_path = config.basedir / "worker.conf";
     if (std::filesystem::exists(conf_path) && !force)
         return fail(ErrorKind::conflict, conf_path.string() + " exists (use --force to overwrite)");
@@ -101,9 +105,9 @@ core::Expected<void> create_worker_dir(const WorkerConfig& config, bool force) {
     }
     std::ofstream conf(conf_path);
     conf << "# kiln-worker configuration (written by kiln-worker create)\n"
-         << "master = " << (config.master_host.find(':') != std::string::npos
-                                ? "[" + config.master_host + "]"
-                                : config.master_host)
+         << "master = "
+         << (config.master_host.find(':') != std::string::npos ? "[" + config.master_host + "]"
+                                                               : config.master_host)
          << ":" << config.master_port << "\n"
          << "name = " << config.name << "\n"
          << "password_file = password\n"
@@ -120,7 +124,9 @@ core::Expected<void> create_worker_dir(const WorkerConfig& config, bool force) {
 core::Expected<WorkerConfig> load_worker_config(const std::filesystem::path& basedir) {
     auto conf_path = basedir / "worker.conf";
     std::ifstream in(conf_path);
-    if (!in) return fail(ErrorKind::not_found, conf_path.string() + " not found (run 'kiln-worker create' first)");
+    if (!in)
+        return fail(ErrorKind::not_found,
+                    conf_path.string() + " not found (run 'kiln-worker create' first)");
     WorkerConfig config;
     config.basedir = std::filesystem::absolute(basedir).lexically_normal();
     if (config.basedir.has_filename() == false) config.basedir = config.basedir.parent_path();
@@ -134,12 +140,16 @@ core::Expected<WorkerConfig> load_worker_config(const std::filesystem::path& bas
         if (text.empty() || text.front() == '#') continue;
         auto equals = text.find('=');
         if (equals == std::string::npos)
-            return fail(ErrorKind::bad_input, conf_path.string() + ":" + std::to_string(number) + ": expected 'key = value'");
+            return fail(ErrorKind::bad_input, conf_path.string() + ":" + std::to_string(number) +
+                                                  ": expected 'key = value'");
         auto key = trim(text.substr(0, equals));
         auto value = trim(text.substr(equals + 1));
         if (key == "master") {
             auto address = parse_master_address(value);
-            if (!address) return fail(ErrorKind::bad_input, conf_path.string() + ":" + std::to_string(number) + ": " + address.error().message);
+            if (!address)
+                return fail(ErrorKind::bad_input, conf_path.string() + ":" +
+                                                      std::to_string(number) + ": " +
+                                                      address.error().message);
             config.master_host = address->first;
             config.master_port = address->second;
         } else if (key == "name") {
@@ -157,17 +167,22 @@ core::Expected<WorkerConfig> load_worker_config(const std::filesystem::path& bas
         } else if (key == "delete_leftover_dirs") {
             config.delete_leftover_dirs = as_bool(value);
         } else {
-            return fail(ErrorKind::bad_input, conf_path.string() + ":" + std::to_string(number) + ": unknown key '" + key + "'");
+            return fail(ErrorKind::bad_input, conf_path.string() + ":" + std::to_string(number) +
+                                                  ": unknown key '" + key + "'");
         }
     }
     if (config.master_host.empty() || config.name.empty())
-        return fail(ErrorKind::bad_input, conf_path.string() + ": 'master' and 'name' are required");
+        return fail(ErrorKind::bad_input,
+                    conf_path.string() + ": 'master' and 'name' are required");
     std::filesystem::path password_path = password_file;
     if (password_path.is_relative()) password_path = config.basedir / password_path;
     std::ifstream password(password_path);
-    if (!password) return fail(ErrorKind::not_found, "cannot read the password file " + password_path.string());
+    if (!password)
+        return fail(ErrorKind::not_found,
+                    "cannot read the password file " + password_path.string());
     std::getline(password, config.password, '\0');
-    while (!config.password.empty() && (config.password.back() == '\n' || config.password.back() == '\r'))
+    while (!config.password.empty() &&
+           (config.password.back() == '\n' || config.password.back() == '\r'))
         config.password.pop_back();
     return config;
 }
@@ -188,21 +203,26 @@ protocol::Value collect_worker_info(const WorkerConfig& config) {
         auto equals = line.find('=');
         if (equals == std::string::npos || line.starts_with('#')) continue;
         std::string key = "os_" + line.substr(0, equals);
-        for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (auto& c : key)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         std::string value = line.substr(equals + 1);
-        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front())
             value = value.substr(1, value.size() - 2);
         info.emplace_back(key, Value{value});
     }
     Map environ_map;
-    for (const auto& [key, value] : process_environment()) environ_map.emplace_back(key, Value{value});
+    for (const auto& [key, value] : process_environment())
+        environ_map.emplace_back(key, Value{value});
     info.emplace_back("environ", Value{std::move(environ_map)});
     info.emplace_back("system", Value{"posix"});
     info.emplace_back("basedir", Value{config.basedir.string()});
-    info.emplace_back("numcpus", Value{static_cast<long long>(std::max(1u, std::thread::hardware_concurrency()))});
+    info.emplace_back("numcpus", Value{static_cast<long long>(
+                                     std::max(1u, std::thread::hardware_concurrency()))});
     info.emplace_back("version", Value{"kiln-worker " + std::string(core::kVersion)});
     Map commands;
-    for (const auto& name : protocol::stock_worker_commands()) commands.emplace_back(name, Value{"3.1"});
+    for (const auto& name : protocol::stock_worker_commands())
+        commands.emplace_back(name, Value{"3.1"});
     info.emplace_back("worker_commands", Value{std::move(commands)});
     info.emplace_back("delete_leftover_dirs", Value{config.delete_leftover_dirs ? 1 : 0});
     return Value{std::move(info)};
@@ -210,7 +230,8 @@ protocol::Value collect_worker_info(const WorkerConfig& config) {
 
 std::chrono::milliseconds reconnect_delay(int attempt, double max_delay, double jitter) {
     double delay = 1.0;
-    for (int i = 0; i < attempt && delay < max_delay; ++i) delay *= 1.5;
+    for (int i = 0; i < attempt && delay < max_delay; ++i)
+        delay *= 1.5;
     delay = std::min(delay, max_delay) + jitter;
     return std::chrono::milliseconds(static_cast<long long>(delay * 1000));
 }
@@ -252,13 +273,16 @@ asio::awaitable<void> Worker::run() {
         options.use_tls = impl.config.use_tls;
         options.verify_peer = impl.config.verify_tls;
         options.ca_file = impl.config.ca_file;
-        options.headers = {{"Authorization", io::basic_authorization(impl.config.name, impl.config.password)}};
+        options.headers = {
+            {"Authorization", io::basic_authorization(impl.config.name, impl.config.password)}};
         try {
-            spdlog::info("connecting to {}:{} as '{}'", options.host, options.port, impl.config.name);
+            spdlog::info("connecting to {}:{} as '{}'", options.host, options.port,
+                         impl.config.name);
             auto connection = co_await io::connect_websocket(options);
             attempt = 0;  // a connection that got through resets the back-off
             spdlog::info("connected to the master");
-            Session session(WorkerEnvironment{impl.executor, impl.config.basedir.string(), process_environment()},
+            Session session(WorkerEnvironment{impl.executor, impl.config.basedir.string(),
+                                              process_environment()},
                             *connection, collect_worker_info(impl.config), [this] { stop(); });
             impl.connection = connection.get();
             impl.session = &session;

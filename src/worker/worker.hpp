@@ -3,6 +3,9 @@
 // reports to the master, and the connect / serve / reconnect loop.
 #pragma once
 
+#include "core/expected.hpp"
+#include "protocol/value.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -13,9 +16,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
-#include "core/expected.hpp"
-#include "protocol/value.hpp"
 
 namespace kiln::worker {
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes through the worker-protocol decoder and the typed parsers
 // of both directions. Anything may be rejected; nothing may crash, hang or leak.
+#include "protocol/codec.hpp"
+#include "protocol/messages.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-
-#include "protocol/codec.hpp"
-#include "protocol/messages.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view bytes(reinterpret_cast<const char*>(data), size);
