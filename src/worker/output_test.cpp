@@ -114,6 +114,29 @@ TEST(UpdateBuffer, sends_a_full_buffer_before_adding_more) {
     EXPECT_EQ(buffer.take_ready().size(), 1u);
 }
 
+TEST(UpdateBuffer, fills_batches_with_output_larger_than_the_room_left) {
+    UpdateBuffer buffer(100);
+    buffer.add_lines("stdout", LineChunk{"x\n", {1}, {1.0}});  // 18 bytes buffered
+    LineChunk more;
+    for (int i = 0; i < 4; ++i) {
+        more.text += "0123456789012345678\n";  // 20 + 16 = 36 bytes each
+        more.newline_positions.push_back(static_cast<std::int64_t>(more.text.size()) - 1);
+        more.line_times.push_back(2.0);
+    }
+    buffer.add_lines("stdout", more);
+    auto ready = buffer.take_ready();
+    ASSERT_EQ(ready.size(), 1u);  // 18 + 2 x 36 = 90 fit; the rest waits for more output
+    auto first = LineChunk::from_value(ready[0][0].second);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->text, "x\n0123456789012345678\n0123456789012345678\n");
+    EXPECT_EQ(first->newline_positions, (std::vector<std::int64_t>{1, 21, 41}));
+    buffer.flush();
+    auto rest = buffer.take_ready();
+    ASSERT_EQ(rest.size(), 1u);
+    EXPECT_EQ(LineChunk::from_value(rest[0][0].second)->text,
+              "0123456789012345678\n0123456789012345678\n");
+}
+
 TEST(UpdateBuffer, splits_output_larger_than_a_buffer_at_line_boundaries) {
     UpdateBuffer buffer(100);
     LineChunk big;
@@ -123,6 +146,7 @@ TEST(UpdateBuffer, splits_output_larger_than_a_buffer_at_line_boundaries) {
         big.line_times.push_back(i);
     }
     buffer.add_lines("stdout", big);
+    buffer.flush();
     std::string joined;
     for (const auto& batch : buffer.take_ready()) {
         ASSERT_EQ(batch.size(), 1u);

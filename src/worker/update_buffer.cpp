@@ -27,45 +27,39 @@ void UpdateBuffer::add_status(const std::string& key, Value value) {
     add(Entry{key, {}, std::nullopt, std::move(value)}, 20);
 }
 
+std::size_t UpdateBuffer::space_left() const {
+    return buffer_size_ - std::min(buffer_size_, buffered_bytes_);
+}
+
 void UpdateBuffer::add(Entry entry, std::size_t size) {
-    if (size > buffer_size_ - std::min(buffer_size_, buffered_bytes_)) send_buffered();
-    if (size <= buffer_size_ || !entry.lines) {
-        if (size > buffer_size_) {  // a status larger than a buffer: alone
-            ready_.push_back({{entry.key, to_value(entry)}});
-            return;
-        }
-        auto& last = entries_;
-        if (entry.lines && !last.empty() && last.back().lines && last.back().key == entry.key &&
-            last.back().logname == entry.logname) {
-            // Merge with the previous output of the same stream.
-            auto& into = *last.back().lines;
-            auto offset = static_cast<std::int64_t>(
-                into.newline_positions.empty() ? 0 : into.newline_positions.back() + 1);
-            into.text += entry.lines->text;
-            for (auto p : entry.lines->newline_positions)
-                into.newline_positions.push_back(p + offset);
-            into.line_times.insert(into.line_times.end(), entry.lines->line_times.begin(),
-                                   entry.lines->line_times.end());
-        } else {
-            entries_.push_back(std::move(entry));
-        }
+    if (!entry.lines) {
+        if (size > space_left()) send_buffered();
+        entries_.push_back(std::move(entry));
         buffered_bytes_ += size;
         return;
     }
-    // Output larger than a whole buffer: sent alone, split at line boundaries.
+    if (size <= space_left()) {
+        append_lines(std::move(entry), size);
+        return;
+    }
+    // More output than the batch has room for: fill the batch line by line, send it, and go on
+    // with the rest, so every update but the last is full (the stock worker instead sends
+    // oversized output alone, which doubles the number of updates for large reads).
     const auto& lines = *entry.lines;
+    const std::size_t count = lines.line_times.size();
     std::size_t line_start = 0;  // byte offset in text
     std::size_t index = 0;       // line index
-    std::size_t count = lines.line_times.size();
     while (line_start < lines.text.size()) {
         LineChunk part;
         std::size_t part_size = 0;
         std::int64_t chars = 0;
+        const std::size_t budget = space_left();
         while (line_start < lines.text.size()) {
             auto end = lines.text.find('\n', line_start);
             end = end == std::string::npos ? lines.text.size() : end + 1;
             std::size_t line_size = end - line_start + 16;
-            if (!part.text.empty() && part_size + line_size > buffer_size_) break;
+            bool alone = part.text.empty() && entries_.empty();  // one line larger than a batch
+            if (part_size + line_size > budget && !alone) break;
             std::string_view line(lines.text.data() + line_start, end - line_start);
             part.text.append(line);
             for (char c : line)
@@ -76,9 +70,28 @@ void UpdateBuffer::add(Entry entry, std::size_t size) {
             line_start = end;
             ++index;
         }
-        Entry piece{entry.key, entry.logname, std::move(part), {}};
-        ready_.push_back({{piece.key, to_value(piece)}});
+        if (!part.text.empty())
+            append_lines(Entry{entry.key, entry.logname, std::move(part), {}}, part_size);
+        if (line_start < lines.text.size()) send_buffered();  // the batch is full
     }
+}
+
+void UpdateBuffer::append_lines(Entry entry, std::size_t size) {
+    if (!entries_.empty() && entries_.back().lines && entries_.back().key == entry.key &&
+        entries_.back().logname == entry.logname) {
+        // Merge with the previous output of the same stream.
+        auto& into = *entries_.back().lines;
+        auto offset = static_cast<std::int64_t>(
+            into.newline_positions.empty() ? 0 : into.newline_positions.back() + 1);
+        into.text += entry.lines->text;
+        for (auto p : entry.lines->newline_positions)
+            into.newline_positions.push_back(p + offset);
+        into.line_times.insert(into.line_times.end(), entry.lines->line_times.begin(),
+                               entry.lines->line_times.end());
+    } else {
+        entries_.push_back(std::move(entry));
+    }
+    buffered_bytes_ += size;
 }
 
 void UpdateBuffer::send_buffered() {

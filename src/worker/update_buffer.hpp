@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Batches a command's updates the way Buildbot's worker does: consecutive output of the same
-// stream is merged, and a batch is sent when it would exceed buffer_size, when buffer_timeout
-// has passed since its first entry, or when the command ends.
+// stream is merged, and a batch is sent when it is full (buffer_size), when buffer_timeout has
+// passed since its first entry, or when the command ends. Output that does not fit is split at
+// line boundaries so that batches are filled.
 #pragma once
 
 #include "protocol/messages.hpp"
@@ -43,6 +44,8 @@ private:
     };
 
     void add(Entry entry, std::size_t size);
+    void append_lines(Entry entry, std::size_t size);
+    std::size_t space_left() const;
     void send_buffered();
     static protocol::Value to_value(const Entry& entry);
     static std::size_t size_of(const protocol::LineChunk& lines);
