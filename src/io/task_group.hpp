@@ -85,18 +85,6 @@ public:
     asio::awaitable<void> wait() {
         co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     }
-    // Waits at most `timeout`; returns whether it was woken by notify().
-    template <typename Duration>
-    asio::awaitable<void> wait_for(Duration timeout) {
-        asio::steady_timer limit(timer_.get_executor(), timeout);
-        // Wake whichever comes first: a notify() or the limit.
-        auto* self = this;
-        limit.async_wait([self](boost::system::error_code ec) {
-            if (!ec) self->notify();
-        });
-        co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-        limit.cancel();
-    }
     void notify() { timer_.cancel(); }
 
 private:

@@ -27,22 +27,27 @@ CommandOutput::CommandOutput(asio::any_io_executor executor, MasterLink& link,
     , sent_(executor)
     , buffered_(executor) {}
 
-void CommandOutput::add_text(const std::string& key, std::string_view text,
-                             const std::string& logname) {
-    const std::string finder_key = key == "log" ? "log:" + logname : key;
-    auto it = finders_.find(finder_key);
+// Streams are keyed "stdout", "stderr", "header" or "log:<logname>".
+void CommandOutput::add_text(const std::string& stream, std::string_view text) {
+    auto it = finders_.find(stream);
     if (it == finders_.end())
-        it = finders_.emplace(finder_key, LineBoundaryFinder(settings_.max_line_length)).first;
-    auto lines = it->second.append(text, now_seconds());
-    if (!lines) return;
-    if (key == "log")
-        buffer_.add_log(logname, std::move(*lines));
+        it = finders_.emplace(stream, LineBoundaryFinder(settings_.max_line_length)).first;
+    if (auto lines = it->second.append(text, now_seconds()))
+        buffer_lines(stream, std::move(*lines));
+}
+
+void CommandOutput::buffer_lines(const std::string& stream, protocol::LineChunk lines) {
+    if (stream.starts_with("log:"))
+        buffer_.add_log(stream.substr(4), std::move(lines));
     else
-        buffer_.add_lines(key, std::move(*lines));
-    if (!first_buffered_at_) {
-        first_buffered_at_ = asio::steady_timer::clock_type::now();
-        buffered_.notify();
-    }
+        buffer_.add_lines(stream, std::move(lines));
+    mark_buffered();
+}
+
+void CommandOutput::mark_buffered() {
+    if (first_buffered_at_) return;
+    first_buffered_at_ = asio::steady_timer::clock_type::now();
+    buffered_.notify();
 }
 
 void CommandOutput::add_stdout(std::string_view bytes) {
@@ -54,17 +59,15 @@ void CommandOutput::add_stderr(std::string_view bytes) {
 }
 
 void CommandOutput::add_log(const std::string& logname, std::string_view bytes) {
-    add_text("log", decoders_["log:" + logname].decode(bytes), logname);
+    const std::string stream = "log:" + logname;
+    add_text(stream, decoders_[stream].decode(bytes));
 }
 
 void CommandOutput::add_header(std::string_view text) { add_text("header", text); }
 
 void CommandOutput::add_status(const std::string& key, Value value) {
     buffer_.add_status(key, std::move(value));
-    if (!first_buffered_at_) {
-        first_buffered_at_ = asio::steady_timer::clock_type::now();
-        buffered_.notify();
-    }
+    mark_buffered();
 }
 
 asio::awaitable<void> CommandOutput::send_batches() {
@@ -97,27 +100,12 @@ asio::awaitable<void> CommandOutput::send_ready() { co_await send_batches(); }
 
 asio::awaitable<void> CommandOutput::flush() {
     // std::map iterates keys in sorted order, as the stock worker flushes its streams.
-    for (auto& [key, decoder] : decoders_) {
+    for (auto& [stream, decoder] : decoders_) {
         auto rest = decoder.decode({}, true);
-        if (rest.empty()) continue;
-        auto finder = finders_.find(key);
-        if (finder == finders_.end())
-            finder = finders_.emplace(key, LineBoundaryFinder(settings_.max_line_length)).first;
-        if (auto lines = finder->second.append(rest, now_seconds())) {
-            if (key.starts_with("log:"))
-                buffer_.add_log(key.substr(4), std::move(*lines));
-            else
-                buffer_.add_lines(key, std::move(*lines));
-        }
+        if (!rest.empty()) add_text(stream, rest);
     }
-    for (auto& [key, finder] : finders_) {
-        auto lines = finder.flush();
-        if (!lines) continue;
-        if (key.starts_with("log:"))
-            buffer_.add_log(key.substr(4), std::move(*lines));
-        else
-            buffer_.add_lines(key, std::move(*lines));
-    }
+    for (auto& [stream, finder] : finders_)
+        if (auto lines = finder.flush()) buffer_lines(stream, std::move(*lines));
     buffer_.flush();
     co_await send_batches();
 }

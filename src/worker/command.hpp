@@ -73,7 +73,9 @@ public:
     asio::awaitable<void> run_timer();
 
 private:
-    void add_text(const std::string& key, std::string_view text, const std::string& logname = {});
+    void add_text(const std::string& stream, std::string_view text);
+    void buffer_lines(const std::string& stream, protocol::LineChunk lines);
+    void mark_buffered();
     asio::awaitable<void> send_batches();
 
     MasterLink& link_;

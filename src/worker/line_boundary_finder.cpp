@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "worker/line_boundary_finder.hpp"
 
+#include <utility>
+
 namespace kiln::worker {
 namespace {
 
@@ -106,9 +108,15 @@ std::string normalise_newlines(std::string_view s) {
 }  // namespace
 
 std::string Utf8Decoder::decode(std::string_view bytes, bool is_final) {
-    std::string input = pending_;
-    input.append(bytes);
-    pending_.clear();
+    // Only a sequence cut at the end of the previous piece needs joining; the rest is read in
+    // place (this runs on every chunk of process output).
+    std::string joined;
+    std::string_view input = bytes;
+    if (!pending_.empty()) {
+        joined = std::exchange(pending_, {});
+        joined.append(bytes);
+        input = joined;
+    }
     std::string out;
     out.reserve(input.size());
     std::size_t i = 0;
@@ -131,10 +139,10 @@ std::string Utf8Decoder::decode(std::string_view bytes, bool is_final) {
             ++valid;
         }
         if (valid == length) {
-            out.append(input, i, length);
+            out.append(input.substr(i, length));
             i += length;
         } else if (i + valid == input.size() && !is_final) {
-            pending_ = input.substr(i);  // cut at the end of this piece: wait for the rest
+            pending_ = std::string(input.substr(i));  // cut at the end: wait for the rest
             break;
         } else {
             out += kReplacement;
@@ -155,10 +163,10 @@ std::optional<protocol::LineChunk> LineBoundaryFinder::append(std::string_view t
 
     protocol::LineChunk chunk;
     std::int64_t out_chars = 0;  // code points emitted so far
-    auto emit = [&](std::string_view line_without_newline, double line_time) {
+    auto emit = [&](std::string_view line_without_newline, std::size_t chars, double line_time) {
         chunk.text.append(line_without_newline);
         chunk.text += '\n';
-        out_chars += static_cast<std::int64_t>(code_points(line_without_newline)) + 1;
+        out_chars += static_cast<std::int64_t>(chars) + 1;
         chunk.newline_positions.push_back(out_chars - 1);
         chunk.line_times.push_back(line_time);
     };
@@ -175,14 +183,16 @@ std::optional<protocol::LineChunk> LineBoundaryFinder::append(std::string_view t
         std::string_view rest = std::string_view(s).substr(
             start, newline == std::string::npos ? std::string::npos : newline - start);
         // Cut over-long content into pieces of max_line_length - 1 characters.
-        while (code_points(rest) >= max_line_length_) {
+        std::size_t length = code_points(rest);
+        while (length >= max_line_length_) {
             auto cut = advance(rest, 0, piece);
-            emit(rest.substr(0, cut), line_time());
+            emit(rest.substr(0, cut), piece, line_time());
             rest.remove_prefix(cut);
             start += cut;
+            length -= piece;
         }
         if (newline == std::string::npos) break;
-        emit(rest, line_time());
+        emit(rest, length, line_time());
         start = newline + 1;
     }
     partial_ = s.substr(start);

@@ -120,13 +120,10 @@ void run_command(asio::io_context& context, CommandRun& run, const Map& args,
             done = true;
             if (error) std::rethrow_exception(error);
         });
-    if (interrupt_after.count() > 0) {
-        asio::steady_timer timer(context, interrupt_after);
+    asio::steady_timer timer(context, interrupt_after);
+    if (interrupt_after.count() > 0)
         timer.async_wait([&](boost::system::error_code) { run.command->interrupt("test"); });
-        context.run_for(std::chrono::seconds(30));
-    } else {
-        context.run_for(std::chrono::seconds(30));
-    }
+    context.run_for(std::chrono::seconds(30));
     ASSERT_TRUE(done) << "command did not finish";
 }
 

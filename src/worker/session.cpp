@@ -234,7 +234,9 @@ asio::awaitable<void> Session::handle(protocol::Request request) {
             co_return;
         }
         co_await respond(seq, Value{});
-        if (commands_.contains(interrupt->command_id)) running->command->interrupt(interrupt->why);
+        // The command may have finished (and been erased) while its output was flushed.
+        if (auto again = commands_.find(interrupt->command_id); again != commands_.end())
+            again->second->command->interrupt(interrupt->why);
     } else if (std::holds_alternative<protocol::Shutdown>(*typed)) {
         spdlog::info("master asked this worker to shut down");
         co_await respond(seq, Value{});

@@ -218,6 +218,8 @@ private:
         auto [ec] = co_await timer.async_wait(use_tuple);
         if (ec) co_return;
         if (process_->has_exited()) {
+            // Dead, its pipes closed: run_process() is about to finish and cancel us. Returning
+            // now would end the `||` first and lose the exit status.
             co_await asio::steady_timer(executor_, std::chrono::hours(24 * 365))
                 .async_wait(use_tuple);
             co_return;

@@ -88,15 +88,38 @@ asio::awaitable<bool> send_blocks(Command& command, MasterLink& link, const std:
     }
 }
 
-class UploadFileCommand final : public Command {
-public:
-    UploadFileCommand(MasterLink& link, std::string command_id, std::string path,
-                      std::size_t blocksize, std::optional<std::int64_t> maxsize, bool keepstamp)
+// What the three transfers share: where the data goes, in which blocks, and how they end.
+class TransferCommand : public Command {
+protected:
+    TransferCommand(MasterLink& link, std::string command_id, std::string path,
+                    std::size_t blocksize, std::optional<std::int64_t> maxsize)
         : link_(link)
         , command_id_(std::move(command_id))
         , path_(std::move(path))
         , blocksize_(blocksize)
-        , maxsize_(maxsize)
+        , maxsize_(maxsize) {}
+
+    // rc 1 with `error` on stderr, or rc 0 (1 when interrupted) when there is no error.
+    void finish(CommandOutput& output, const std::string& error) const {
+        if (!error.empty()) output.add_stderr(error);
+        output.add_status("rc", Value{!error.empty() || is_interrupted() ? 1 : 0});
+    }
+    std::string truncated_message() const {
+        return "Maximum filesize reached, truncating file '" + path_ + "'";
+    }
+
+    MasterLink& link_;
+    std::string command_id_;
+    std::string path_;
+    std::size_t blocksize_;
+    std::optional<std::int64_t> maxsize_;
+};
+
+class UploadFileCommand final : public TransferCommand {
+public:
+    UploadFileCommand(MasterLink& link, std::string command_id, std::string path,
+                      std::size_t blocksize, std::optional<std::int64_t> maxsize, bool keepstamp)
+        : TransferCommand(link, std::move(command_id), std::move(path), blocksize, maxsize)
         , keepstamp_(keepstamp) {}
 
     asio::awaitable<void> run(CommandOutput& output) override {
@@ -126,38 +149,23 @@ public:
             }
         }
         output.add_header("sending " + path_ + "\n");
-        if (!file.handle) {
-            output.add_stderr("Cannot open file '" + path_ + "' for upload");
-            output.add_status("rc", Value{1});
-        } else if (!complete) {
-            output.add_stderr("Maximum filesize reached, truncating file '" + path_ + "'");
-            output.add_status("rc", Value{1});
-        } else {
-            output.add_status("rc", Value{is_interrupted() ? 1 : 0});
-        }
+        finish(output, !file.handle ? "Cannot open file '" + path_ + "' for upload"
+                       : !complete  ? truncated_message()
+                                    : std::string());
         if (utime_failure) throw CommandFailed(*utime_failure);
     }
 
 private:
-    MasterLink& link_;
-    std::string command_id_;
-    std::string path_;
-    std::size_t blocksize_;
-    std::optional<std::int64_t> maxsize_;
     bool keepstamp_;
 };
 
-class UploadDirectoryCommand final : public Command {
+class UploadDirectoryCommand final : public TransferCommand {
 public:
     UploadDirectoryCommand(WorkerEnvironment environment, MasterLink& link, std::string command_id,
                            std::string path, std::size_t blocksize,
                            std::optional<std::int64_t> maxsize, std::string compress)
-        : environment_(std::move(environment))
-        , link_(link)
-        , command_id_(std::move(command_id))
-        , path_(std::move(path))
-        , blocksize_(blocksize)
-        , maxsize_(maxsize)
+        : TransferCommand(link, std::move(command_id), std::move(path), blocksize, maxsize)
+        , environment_(std::move(environment))
         , compress_(std::move(compress)) {}
 
     asio::awaitable<void> run(CommandOutput& output) override {
@@ -195,8 +203,7 @@ public:
             tar_errors = error.what();
         }
         if (tar_rc != 0) {
-            output.add_stderr(tar_errors.empty() ? "cannot archive '" + path_ + "'\n" : tar_errors);
-            output.add_status("rc", Value{1});
+            finish(output, tar_errors.empty() ? "cannot archive '" + path_ + "'\n" : tar_errors);
             co_return;
         }
         File file;
@@ -207,38 +214,27 @@ public:
         auto unpacked =
             co_await link_.call("update_upload_directory_unpack", id_fields(command_id_));
         output.add_header("sending " + path_ + "\n");
+        std::string error;
         if (unpacked.is_exception) {
             auto text = unpacked.result.as_text();
-            output.add_stderr("unpack failed: " + std::string(text ? *text : "") + "\n");
-            output.add_status("rc", Value{1});
+            error = "unpack failed: " + std::string(text ? *text : "") + "\n";
         } else if (!complete) {
-            output.add_stderr("Maximum filesize reached, truncating file '" + path_ + "'");
-            output.add_status("rc", Value{1});
-        } else {
-            output.add_status("rc", Value{is_interrupted() ? 1 : 0});
+            error = truncated_message();
         }
+        finish(output, error);
     }
 
 private:
     WorkerEnvironment environment_;
-    MasterLink& link_;
-    std::string command_id_;
-    std::string path_;
-    std::size_t blocksize_;
-    std::optional<std::int64_t> maxsize_;
     std::string compress_;
 };
 
-class DownloadFileCommand final : public Command {
+class DownloadFileCommand final : public TransferCommand {
 public:
     DownloadFileCommand(MasterLink& link, std::string command_id, std::string path,
                         std::size_t blocksize, std::optional<std::int64_t> maxsize,
                         std::optional<int> mode)
-        : link_(link)
-        , command_id_(std::move(command_id))
-        , path_(std::move(path))
-        , blocksize_(blocksize)
-        , maxsize_(maxsize)
+        : TransferCommand(link, std::move(command_id), std::move(path), blocksize, maxsize)
         , mode_(mode) {}
 
     asio::awaitable<void> run(CommandOutput& output) override {
@@ -270,23 +266,12 @@ public:
         }
         check(co_await link_.call("update_read_file_close", id_fields(command_id_)),
               "update_read_file_close");
-        if (!file.handle) {
-            output.add_stderr("Cannot open file '" + path_ + "' for download");
-            output.add_status("rc", Value{1});
-        } else if (truncated) {
-            output.add_stderr("Maximum filesize reached, truncating file '" + path_ + "'");
-            output.add_status("rc", Value{1});
-        } else {
-            output.add_status("rc", Value{is_interrupted() ? 1 : 0});
-        }
+        finish(output, !file.handle ? "Cannot open file '" + path_ + "' for download"
+                       : truncated  ? truncated_message()
+                                    : std::string());
     }
 
 private:
-    MasterLink& link_;
-    std::string command_id_;
-    std::string path_;
-    std::size_t blocksize_;
-    std::optional<std::int64_t> maxsize_;
     std::optional<int> mode_;
 };
 
