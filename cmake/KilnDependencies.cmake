@@ -25,3 +25,12 @@ target_compile_definitions(kiln_asio INTERFACE
     BOOST_ASIO_NO_DEPRECATED)
 
 find_package(OpenSSL REQUIRED)
+
+# Master-side libraries: Lua 5.4 (configuration), SQLite (embedded database), libpq
+# (PostgreSQL backend), zstd (log chunks), libsodium (password hashes).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(KILN_LUA REQUIRED IMPORTED_TARGET lua5.4)
+pkg_check_modules(KILN_SQLITE REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(KILN_ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(KILN_SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(KILN_PQ IMPORTED_TARGET libpq)
