@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// Buildsets and build requests: a reason to build (sourcestamps, properties) and one
+// request per builder; the request life cycle (claim, unclaim, complete, cancel) and the
+// buildset completing when its last request does.
+#pragma once
+
+#include "data/context.hpp"
+
+#include <map>
+
+#include <boost/asio/awaitable.hpp>
+
+namespace kiln::data {
+
+struct SourceStampSpec {
+    std::optional<std::string> branch;
+    std::optional<std::string> revision;
+    std::string repository;
+    std::string project;
+    std::string codebase;
+};
+
+struct NewBuildset {
+    std::string reason;
+    std::vector<SourceStampSpec> sourcestamps;  // empty: one all-empty stamp, as a force does
+    core::Properties properties;
+    std::vector<Id> builderids;
+    std::string scheduler;  // announced in buildsets/N/new
+    std::optional<std::string> external_idstring;
+    std::optional<Id> parent_buildid;
+    std::optional<std::string> parent_relationship;
+    int priority = 0;
+    bool waited_for = false;
+};
+
+struct AddedBuildset {
+    Id bsid = 0;
+    std::map<Id, Id> request_by_builder;  // builderid -> buildrequestid
+};
+
+// The dedup key of a sourcestamp (data-model.md §2.9).
+std::string sourcestamp_hash(const SourceStampSpec& stamp, std::optional<Id> patchid);
+
+class Buildsets {
+public:
+    explicit Buildsets(Context& context)
+        : context_(context) {}
+
+    // Stores the buildset, its properties and stamps and one request per builder in one
+    // transaction, then announces buildrequests/N/new and buildsets/N/new.
+    boost::asio::awaitable<AddedBuildset> add(NewBuildset buildset);
+
+    // Unclaimed, incomplete requests of a builder, highest priority then oldest first.
+    boost::asio::awaitable<std::vector<BuildRequest>> pending(Id builderid);
+    // Builders that have pending requests.
+    boost::asio::awaitable<std::vector<Id>> builders_with_pending();
+    // Claims the requests for the master; false (nothing claimed) if any is already claimed.
+    boost::asio::awaitable<bool> claim(std::vector<Id> brids, Id masterid);
+    // Returns the master's claims on the requests (they become pending again).
+    boost::asio::awaitable<void> unclaim(std::vector<Id> brids, Id masterid);
+    // Completes the requests with results, then their buildsets if nothing is left.
+    boost::asio::awaitable<void> complete(std::vector<Id> brids, int results);
+    // Claims (if unclaimed) and completes a pending request with CANCELLED; false if it
+    // was already claimed by a build or complete.
+    boost::asio::awaitable<bool> cancel(Id brid, Id masterid);
+
+    boost::asio::awaitable<std::optional<BuildRequest>> get_request(Id brid);
+    boost::asio::awaitable<std::optional<Buildset>> get(Id bsid);
+    boost::asio::awaitable<core::Properties> properties(Id bsid);
+
+private:
+    Context& context_;
+};
+
+BuildRequest read_request(const db::Row& row);
+extern const char* const kRequestColumns;
+
+}  // namespace kiln::data

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: Apache-2.0
+// data/'s stores on a real (in-memory) SQLite database: what they store and what they
+// announce, in Buildbot's shapes.
+#include "core/results.hpp"
+#include "data/builders.hpp"
+#include "data/builds.hpp"
+#include "data/buildsets.hpp"
+#include "data/masters.hpp"
+#include "data/workers.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <gtest/gtest.h>
+
+namespace kiln::data {
+namespace {
+
+namespace asio = boost::asio;
+
+class Stores : public ::testing::Test {
+protected:
+    static std::unique_ptr<db::Database> open_empty() {
+        auto opened = db::open_database("sqlite::memory:", ".");
+        if (!opened) throw std::runtime_error(opened.error().message);
+        db::upgrade_schema(**opened);
+        return std::move(*opened);
+    }
+
+    Stores() {
+        subscription = bus.subscribe(bus::parse_key("*/*/*"), [this](const bus::Message& m) {
+            events.push_back(bus::format_key(m.key));
+            payloads.push_back(*m.payload);
+        });
+    }
+
+    template <typename T>
+    T run(asio::awaitable<T> task) {
+        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
+        io.restart();
+        io.run();
+        return future.get();
+    }
+    void run(asio::awaitable<void> task) {
+        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
+        io.restart();
+        io.run();
+        future.get();
+    }
+    bool saw(const std::string& key) const {
+        return std::find(events.begin(), events.end(), key) != events.end();
+    }
+
+    asio::io_context io;
+    std::unique_ptr<db::Database> database = open_empty();
+    bus::Bus bus;
+    Context context{*database, bus, [] { return Epoch{1700000000}; }};
+    Masters masters{context};
+    Builders builders{context};
+    Workers workers{context};
+    Buildsets buildsets{context};
+    Builds builds{context};
+    bus::Subscription subscription;
+    std::vector<std::string> events;
+    std::vector<boost::json::object> payloads;
+};
+
+TEST_F(Stores, a_forced_build_goes_from_request_to_complete_buildset) {
+    const auto masterid = run(masters.find_or_create("host:/m"));
+    run(masters.mark_started(masterid));
+    const auto ids = run(builders.configure(masterid, {{"app", "the app", {"b", "a"}}}));
+    const auto builderid = ids.at("app");
+    const auto worker_ids = run(workers.configure(masterid, {{"w1", {builderid}}}));
+
+    core::Properties properties;
+    properties.set("owner", "alice", "Force Build Form");
+    NewBuildset spec;
+    spec.reason = "forced";
+    spec.properties = properties;
+    spec.builderids = {builderid};
+    spec.scheduler = "force";
+    const auto added = run(buildsets.add(spec));
+    EXPECT_TRUE(saw("buildsets/" + std::to_string(added.bsid) + "/new"));
+    const auto brid = added.request_by_builder.at(builderid);
+    EXPECT_EQ(run(buildsets.pending(builderid)).size(), 1u);
+    EXPECT_TRUE(run(buildsets.claim({brid}, masterid)));
+    EXPECT_FALSE(run(buildsets.claim({brid}, masterid))) << "a request is claimed once";
+    EXPECT_TRUE(run(buildsets.pending(builderid)).empty());
+
+    auto build = run(builds.add(builderid, brid, worker_ids.at("w1"), masterid, {}, "starting"));
+    EXPECT_EQ(build.number, 1);
+    auto step = run(builds.add_step(build.buildid, "compile"));
+    auto again = run(builds.add_step(build.buildid, "compile"));
+    EXPECT_EQ(step.number, 0);
+    EXPECT_EQ(again.name, "compile_2");
+    run(builds.start_step(step.stepid));
+    auto log = run(builds.add_log(step.stepid, "report.html", "h"));
+    EXPECT_EQ(log.slug, "report_html");
+    run(builds.append_log(log.logid, "one\ntwo\n"));
+    log = run(builds.append_log(log.logid, "three\n"));
+    EXPECT_EQ(log.num_lines, 3);
+    run(builds.finish_log(log.logid));
+    EXPECT_EQ(run(builds.log_lines(log.logid, 1, 2)), "two\nthree\n");
+    run(builds.finish_step(step.stepid, 0, false));
+    run(builds.set_state_string(build.buildid, "build successful"));
+    build = run(builds.finish(build.buildid, 0));
+    EXPECT_TRUE(build.complete_at.has_value());
+    run(buildsets.complete({brid}, 0));
+    auto buildset = run(buildsets.get(added.bsid));
+    ASSERT_TRUE(buildset);
+    EXPECT_TRUE(buildset->complete);
+    EXPECT_EQ(buildset->results, 0);
+    EXPECT_TRUE(saw("buildsets/" + std::to_string(added.bsid) + "/complete"));
+    EXPECT_TRUE(saw("builds/" + std::to_string(build.buildid) + "/finished"));
+    EXPECT_EQ(run(builds.properties(build.buildid)).value_or_null("buildnumber"),
+              boost::json::value(1));
+
+    auto builder = run(builders.get(builderid));
+    ASSERT_TRUE(builder);
+    EXPECT_EQ(builder->tags, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(builder->masterids, (std::vector<Id>{masterid}));
+}
+
+TEST_F(Stores, builds_are_numbered_per_builder) {
+    const auto masterid = run(masters.find_or_create("host:/m"));
+    const auto ids = run(builders.configure(masterid, {{"a", {}, {}}, {"b", {}, {}}}));
+    const auto workerid = run(workers.configure(masterid, {{"w", {}}})).at("w");
+    NewBuildset spec;
+    spec.builderids = {ids.at("a"), ids.at("b")};
+    const auto added = run(buildsets.add(spec));
+    const auto a1 = run(builds.add(ids.at("a"), added.request_by_builder.at(ids.at("a")), workerid,
+                                   masterid, {}, "s"));
+    const auto b1 = run(builds.add(ids.at("b"), added.request_by_builder.at(ids.at("b")), workerid,
+                                   masterid, {}, "s"));
+    const auto a2 = run(builds.add(ids.at("a"), added.request_by_builder.at(ids.at("a")), workerid,
+                                   masterid, {}, "s"));
+    EXPECT_EQ(a1.number, 1);
+    EXPECT_EQ(b1.number, 1);
+    EXPECT_EQ(a2.number, 2);
+}
+
+TEST_F(Stores, stopping_a_master_ends_its_builds_retry_and_requeues_their_requests) {
+    const auto masterid = run(masters.find_or_create("host:/m"));
+    const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");
+    const auto workerid = run(workers.configure(masterid, {{"w", {builderid}}})).at("w");
+    NewBuildset spec;
+    spec.builderids = {builderid};
+    const auto brid = run(buildsets.add(spec)).request_by_builder.at(builderid);
+    ASSERT_TRUE(run(buildsets.claim({brid}, masterid)));
+    auto build = run(builds.add(builderid, brid, workerid, masterid, {}, "building"));
+    auto step = run(builds.add_step(build.buildid, "test"));
+    run(builds.start_step(step.stepid));
+    auto log = run(builds.add_log(step.stepid, "stdio", "s"));
+    run(builds.append_log(log.logid, "ohello\n"));
+
+    run(masters.mark_stopped(masterid));  // what a restart after SIGKILL does first
+
+    build = *run(builds.get(build.buildid));
+    EXPECT_EQ(build.results, static_cast<int>(core::Results::retry));
+    EXPECT_EQ(run(builds.get_step(step.stepid))->results, static_cast<int>(core::Results::retry));
+    EXPECT_TRUE(run(builds.get_log(log.logid))->complete);
+    EXPECT_EQ(run(builds.log_lines(log.logid, 0, 0)), "ohello\n") << "stored output survives";
+    const auto pending = run(buildsets.pending(builderid));
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(pending[0].buildrequestid, brid);
+    EXPECT_FALSE(run(masters.get(masterid))->active);
+    EXPECT_TRUE(saw("buildrequests/" + std::to_string(brid) + "/unclaimed"));
+}
+
+TEST_F(Stores, cancelling_a_pending_request_completes_it_cancelled) {
+    const auto masterid = run(masters.find_or_create("host:/m"));
+    const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");
+    NewBuildset spec;
+    spec.builderids = {builderid};
+    const auto added = run(buildsets.add(spec));
+    const auto brid = added.request_by_builder.at(builderid);
+    EXPECT_TRUE(run(buildsets.cancel(brid, masterid)));
+    EXPECT_FALSE(run(buildsets.cancel(brid, masterid)));
+    auto request = run(buildsets.get_request(brid));
+    EXPECT_TRUE(request->complete);
+    EXPECT_EQ(request->results, static_cast<int>(core::Results::cancelled));
+    EXPECT_EQ(run(buildsets.get(added.bsid))->results, static_cast<int>(core::Results::cancelled));
+}
+
+TEST_F(Stores, identical_sourcestamps_share_one_row) {
+    SourceStampSpec a{"main", "abc", "repo", "", ""};
+    EXPECT_EQ(sourcestamp_hash(a, std::nullopt), sourcestamp_hash(a, std::nullopt));
+    SourceStampSpec b = a;
+    b.revision = std::nullopt;
+    EXPECT_NE(sourcestamp_hash(a, std::nullopt), sourcestamp_hash(b, std::nullopt));
+}
+
+}  // namespace
+}  // namespace kiln::data
