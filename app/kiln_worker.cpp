@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kiln-worker: parses the command line, then makes one call into kiln::worker.
 #include "core/version.hpp"
-#include "worker/daemon.hpp"
+#include "io/daemon.hpp"
 #include "worker/worker.hpp"
 
 #include <CLI/CLI.hpp>
@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
     }
     if (stop->parsed()) {
         auto stopped =
-            kiln::worker::stop_process(dir / "worker.pid", std::chrono::seconds(stop_timeout));
+            kiln::io::stop_process(dir / "worker.pid", std::chrono::seconds(stop_timeout));
         if (!stopped) return fail(stopped.error().message);
         std::cout << "worker stopped\n";
         return 0;
@@ -131,13 +131,13 @@ int main(int argc, char** argv) {
         auto loaded =
             kiln::worker::load_worker_config(dir);  // report config errors before detaching
         if (!loaded) return fail(loaded.error().message);
-        auto detached = kiln::worker::daemonize(dir / "worker.pid", dir / "worker.log");
+        auto detached = kiln::io::daemonize(dir / "worker.pid", dir / "worker.log");
         if (!detached) return fail(detached.error().message);
         int code = run_worker(dir);
         std::filesystem::remove(dir / "worker.pid");
         return code;
     }
-    auto pid = kiln::worker::write_pidfile(dir / "worker.pid");
+    auto pid = kiln::io::write_pidfile(dir / "worker.pid");
     if (!pid) return fail(pid.error().message);
     int code = run_worker(dir);
     std::filesystem::remove(dir / "worker.pid");

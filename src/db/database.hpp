@@ -168,9 +168,9 @@ private:
     template <typename F>
     asio::awaitable<Result<F>> run_on(Mode mode, F fn) {
         auto executor = co_await asio::this_coro::executor;
-        auto outcome = co_await asio::async_initiate<decltype(asio::use_awaitable),
-                                                     void(std::exception_ptr, std::optional<Outcome<F>>)>(
-            [this, mode, executor, fn = std::move(fn)](auto handler) mutable {
+        // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice
+        // (docs/decisions/0001).
+        auto initiation = [this, mode, executor, fn = std::move(fn)](auto handler) mutable {
                 using Handler = decltype(handler);
                 struct State {
                     Handler handler;
@@ -195,8 +195,10 @@ private:
                                 std::move(state->handler)(nullptr, std::move(state->value));
                         });
                     });
-            },
-            asio::use_awaitable);
+        };
+        auto outcome = co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                                     void(std::exception_ptr, std::optional<Outcome<F>>)>(
+            std::move(initiation), asio::use_awaitable);
         if constexpr (!std::is_void_v<Result<F>>) co_return std::move(*outcome);
     }
 

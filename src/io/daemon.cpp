@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "worker/daemon.hpp"
+#include "io/daemon.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace kiln::worker {
+namespace kiln::io {
 
 using core::ErrorKind;
 using core::fail;
@@ -91,4 +91,4 @@ core::Expected<void> stop_process(const std::filesystem::path& pidfile,
                                             " s: killed pid " + std::to_string(*pid));
 }
 
-}  // namespace kiln::worker
+}  // namespace kiln::io

@@ -10,7 +10,7 @@
 
 #include <sys/types.h>
 
-namespace kiln::worker {
+namespace kiln::io {
 
 // The pid in `pidfile` when that process is alive.
 std::optional<pid_t> running_pid(const std::filesystem::path& pidfile);
@@ -29,4 +29,4 @@ core::Expected<void> write_pidfile(const std::filesystem::path& pidfile);
 core::Expected<void> stop_process(const std::filesystem::path& pidfile,
                                   std::chrono::seconds timeout);
 
-}  // namespace kiln::worker
+}  // namespace kiln::io
