@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+// The parsers of each part of master.lua, shared by master_config.cpp, steps.cpp and
+// schedulers.cpp.
+#pragma once
+
+#include "config/detail/reader.hpp"
+#include "config/master_config.hpp"
+
+#include <optional>
+
+namespace kiln::config::detail {
+
+// A step made by k.<type>{...}; `object` is the constructor's value.
+std::optional<StepConfig> parse_step(Reader& reader, const KilnObject& object,
+                                     const MasterConfig& config);
+// Any scheduler; force schedulers fully, the others generically.
+std::optional<SchedulerConfig> parse_scheduler(Reader& reader, const KilnObject& object);
+bool is_scheduler_kind(std::string_view kind);
+// A generic constructor (change source, reporter).
+GenericConfig parse_generic(Reader& reader, const KilnObject& object);
+
+// Checks a constructor's call shape (a table argument and nothing more); reports otherwise.
+bool check_table_argument(Reader& reader, const KilnObject& object);
+
+}  // namespace kiln::config::detail

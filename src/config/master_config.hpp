@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: Apache-2.0
+// MasterConfig and its parts (workers, builders, steps, schedulers): master.lua parsed and
+// validated into plain structs, and load_master_config() that does it. Names follow
+// DESIGN.md §4: Lua keys are snake_case, otherwise Buildbot's option names.
+#pragma once
+
+#include "config/callable.hpp"
+#include "config/errors.hpp"
+#include "config/lua_runtime.hpp"
+#include "config/renderable.hpp"
+#include "core/properties.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+namespace kiln::config {
+
+using RenderableMap = std::map<std::string, Renderable, std::less<>>;
+using CallableMap = std::map<std::string, Callable, std::less<>>;
+
+// One step of a builder. `type` is the constructor's name: "shell",
+// "set_property_from_command", "set_property", "file_upload", "directory_upload",
+// "file_download", "string_download", "master_shell".
+struct StepConfig {
+    std::string type;
+    std::string name;  // default per type, as Buildbot's: "shell", "setproperty", "upload", ...
+    bool halt_on_failure = false;
+    bool flunk_on_failure = true;
+    bool warn_on_failure = false;
+    bool warn_on_warnings = false;
+    bool flunk_on_warnings = false;
+    bool always_run = false;
+    // do_step_if: bool or function(props) -> truthy.
+    Predicate do_step_if = Predicate::constant(true);
+    // hide_step_if: bool or function(results, props), results being the step's result code.
+    Predicate hide_step_if = Predicate::constant(false);
+    std::optional<Renderable> description, description_done, description_suffix;
+    // Type-specific arguments by Lua key, validated (constants have the right types; computed
+    // values are checked when rendered). Absent keys take the step's defaults. See steps.cpp
+    // (kStepSchemas) for each type's keys; the worker-protocol names map as: max_time ->
+    // maxTime, sigterm_time -> sigtermTime, usepty -> usePTY, interrupt_signal ->
+    // interruptSignal, log_environ -> logEnviron ("log_files" is accepted as "logfiles").
+    RenderableMap args;
+    // Function-valued arguments that are not renderables: set_property_from_command's
+    // extract_fn(rc, stdout, stderr) -> table of properties.
+    CallableMap functions;
+    SourceLocation where;
+};
+
+struct WorkerConfig {
+    std::string name;
+    std::string password;           // never log or show it
+    int max_builds = 0;             // 0 = unlimited
+    core::Properties properties;    // source "Worker"
+    int keepalive_interval = 3600;  // seconds
+    int missing_timeout = 3600;     // seconds
+    std::vector<std::string> notify_on_missing;
+    SourceLocation where;
+};
+
+struct BuilderConfig {
+    std::string name;
+    std::vector<std::string> workers;
+    std::vector<StepConfig> steps;
+    core::Properties properties;          // constant ones, source "Builder"
+    RenderableMap renderable_properties;  // computed at build start
+    std::vector<std::string> tags;
+    std::optional<std::string> description;
+    // nullopt: MasterConfig::collapse_requests decides. A function is called as
+    // function(request1, request2) with the two build requests as tables.
+    std::optional<Predicate> collapse_requests;
+    // function(worker_name, request) -> bool; nullopt = any worker may start.
+    std::optional<Callable> can_start_build;
+    RenderableMap env;
+    std::string builddir;        // default: the name with unsafe characters as '_' (Buildbot)
+    std::string workerbuilddir;  // default: builddir
+    SourceLocation where;
+};
+
+// A field of a force scheduler's form. type: "string", "text", "int", "bool", "choice".
+struct ForceParameter {
+    std::string type;
+    std::string name;
+    std::string label;                 // default: the name
+    boost::json::value default_value;  // "" / 0 / false / first choice (or [] when multiple)
+    bool required = false;
+    std::optional<std::string> regex;  // string and text: the whole value must match
+    std::vector<std::string> choices;  // choice
+    bool multiple = false;             // choice
+    bool strict = true;                // choice: the value must be one of choices
+    SourceLocation where;
+};
+
+// type: "force", or (parsed generically for now) "single_branch", "any_branch", "periodic",
+// "nightly", "triggerable", "dependent".
+struct SchedulerConfig {
+    std::string type;
+    std::string name;
+    std::vector<std::string> builders;
+    core::Properties properties;  // source "Scheduler"
+    RenderableMap renderable_properties;
+    // force only:
+    std::vector<ForceParameter> parameters;
+    std::string reason = "force build";  // the reason field's default
+    std::string reason_string = "A build was forced by '%(owner)s': %(reason)s";
+    std::string button_name = "Force";
+    std::string label;  // default: the name
+    // Every other key, as JSON. Functions, renderables and secrets are placeholders:
+    // {"$function": ptr} (in option_functions under that JSON pointer), {"$renderable": ptr}
+    // (in option_renderables), {"$secret": name} (value in MasterConfig::secrets); a nested
+    // k.foo{...} becomes {"$kind": "foo", "$where": "file:line", "args": {...}}.
+    boost::json::object options;
+    CallableMap option_functions;
+    RenderableMap option_renderables;
+    SourceLocation where;
+};
+
+// A change source, reporter or the extra www options: parsed generically for now.
+struct GenericConfig {
+    std::string type;  // the constructor's name: "git_poller", "mail", ...; "www" for www
+    boost::json::object options;  // placeholders as in SchedulerConfig::options
+    CallableMap option_functions;
+    RenderableMap option_renderables;
+    SourceLocation where;
+};
+
+struct MasterConfig {
+    std::filesystem::path master_dir;
+    std::string title = "Kiln";
+    std::string title_url;
+    std::string url = "http://localhost:8010/";  // Buildbot's buildbotURL
+    std::string db_url = "sqlite:state.sqlite";
+    int worker_port = 9989;
+    int www_port = 8010;
+    GenericConfig www;  // www keys other than port (auth, authz, change_hook, ...)
+    std::vector<WorkerConfig> workers;
+    std::vector<BuilderConfig> builders;
+    std::vector<SchedulerConfig> schedulers;
+    std::vector<GenericConfig> change_sources;
+    std::vector<GenericConfig> reporters;
+    core::Properties properties;  // global; source "Global configuration"
+    RenderableMap renderable_properties;
+    Predicate collapse_requests = Predicate::constant(true);
+    bool multi_master = false;
+    std::string log_compression = "zstd";           // "zstd" | "none"
+    std::optional<std::int64_t> log_max_size;       // bytes per log
+    std::optional<std::int64_t> log_max_tail_size;  // bytes kept at the end past the limit
+    // Master-side paths of upload/download steps must stay inside master_dir unless true.
+    bool allow_master_paths_outside = false;
+    // Secrets read through k.secret, by name. Never log them.
+    std::map<std::string, std::string> secrets;
+    // Keeps the config's functions alive; single-threaded (the master's executor).
+    std::shared_ptr<LuaRuntime> runtime;
+
+    const BuilderConfig* find_builder(std::string_view name) const;
+    const WorkerConfig* find_worker(std::string_view name) const;
+    const SchedulerConfig* find_scheduler(std::string_view name) const;
+};
+
+struct LoadResult {
+    std::optional<MasterConfig> config;  // set exactly when errors is empty
+    std::vector<ConfigError> errors;
+};
+
+struct LoadOptions {
+    LuaLimits limits;
+};
+
+// Loads master_dir/file (default master.lua). Reports every error found (syntax, runtime
+// error with its location and traceback, bad keys and types, missing fields, duplicate names,
+// unknown references), each at the file:line of the constructor call it concerns.
+LoadResult load_master_config(const std::filesystem::path& master_dir,
+                              const std::filesystem::path& file = "master.lua",
+                              const LoadOptions& options = {});
+
+// The commented sample master.lua that `kiln create-master` writes. Its worker
+// "local-worker" reads its password from secrets/local-worker.
+std::string_view sample_master_config();
+
+// Resolves a master-side path of a transfer step (relative = relative to master_dir). With
+// allow_outside false, a path that leaves master_dir (.., symlinks, absolute) is an error.
+core::Expected<std::filesystem::path> resolve_master_path(const MasterConfig& config,
+                                                          std::string_view path);
+
+// Equality for reconfig: every field but `where` (so moving a definition is no change).
+// Functions compare by Callable::fingerprint(): their source text and upvalue values.
+bool operator==(const StepConfig& a, const StepConfig& b);
+bool operator==(const WorkerConfig& a, const WorkerConfig& b);
+bool operator==(const BuilderConfig& a, const BuilderConfig& b);
+bool operator==(const ForceParameter& a, const ForceParameter& b);
+bool operator==(const SchedulerConfig& a, const SchedulerConfig& b);
+bool operator==(const GenericConfig& a, const GenericConfig& b);
+
+}  // namespace kiln::config

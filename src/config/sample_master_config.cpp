@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+// The sample master.lua written by `kiln create-master`.
+#include "config/master_config.hpp"
+
+namespace kiln::config {
+
+std::string_view sample_master_config() {
+    return R"lua(-- master.lua: the configuration of this Kiln master (Lua 5.4).
+--
+-- `kiln checkconfig DIR` reports every error in this file at once; `kiln reconfig DIR`
+-- applies changes without interrupting running builds. Names follow Buildbot's, in
+-- snake_case: halt_on_failure, collapse_requests, tree_stable_timer, ...
+
+local k = require "kiln"
+
+return {
+  title = "Kiln",
+  title_url = "https://example.org/",
+  url = "http://localhost:8010/",          -- where the web UI is reached
+
+  db = { url = "sqlite:state.sqlite" },      -- or "postgresql://user@host/dbname"
+  protocols = { worker = { port = 9989 } },  -- workers connect here
+  www = { port = 8010 },
+
+  -- Workers run the builds. The password is read from secrets/local-worker in this
+  -- directory (kiln create-master wrote it); start a worker with the same password:
+  --   kiln-worker create WORKERDIR --master localhost:9989 --name local-worker --password ...
+  workers = {
+    k.worker{ name = "local-worker", password = k.secret("local-worker"), max_builds = 2 },
+  },
+
+  builders = {
+    k.builder{
+      name = "demo",
+      workers = { "local-worker" },
+      properties = { greeting = "hello" },
+      steps = {
+        -- A string runs through /bin/sh -c; a list runs the program directly.
+        k.shell{ name = "greet", command = k.interpolate("echo %(prop:greeting)s from %(prop:workername:-a worker)s") },
+        k.shell{ name = "environment", command = { "uname", "-a" }, timeout = 60 },
+        -- A function computes a value from the build's properties when the step starts.
+        k.shell{
+          name = "reason",
+          command = function(props) return "echo 'forced with reason: " .. tostring(props.reason or "none") .. "'" end,
+          do_step_if = function(props) return props.skip_reason ~= true end,
+        },
+      },
+    },
+  },
+
+  schedulers = {
+    -- A "Force" button (and `kiln force`) for the demo builder, with one extra field.
+    k.force{
+      name = "force",
+      builders = { "demo" },
+      parameters = {
+        k.bool_parameter{ name = "skip_reason", label = "Skip the reason step", default = false },
+      },
+    },
+  },
+}
+)lua";
+}
+
+}  // namespace kiln::config
