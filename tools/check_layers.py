@@ -17,7 +17,7 @@ ALLOWED = {
     "process": {"core", "io", "config", "bus", "data", "protocol"},
     "reporters": {"core", "io", "config", "bus", "data"},
     "www": {"core", "io", "config", "bus", "data"},
-    "steps": {"core", "process", "protocol"},
+    "steps": {"core", "config", "process", "protocol", "io", "data"},  # built from config steps
     "worker": {"core", "io", "protocol"},
     "master": None,  # composition root: everything
 }

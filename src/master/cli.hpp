@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `kiln` command line: create-master, start, stop, restart, checkconfig, reconfig,
+// upgrade-master, force. Each verb has --help; errors name the bad flag or file.
+#pragma once
+
+namespace kiln::master {
+
+// Runs the command line; returns the process exit code.
+int run_cli(int argc, char** argv);
+
+}  // namespace kiln::master

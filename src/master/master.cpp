@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "master/master.hpp"
+
+#include "bus/bus.hpp"
+#include "data/builders.hpp"
+#include "data/builds.hpp"
+#include "data/buildsets.hpp"
+#include "data/masters.hpp"
+#include "data/workers.hpp"
+#include "io/task_group.hpp"
+#include "process/build_request_distributor.hpp"
+#include "process/value_conversion.hpp"
+#include "process/worker_listener.hpp"
+#include "process/worker_pool.hpp"
+#include "steps/step_factory.hpp"
+
+#include <map>
+#include <regex>
+#include <set>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+namespace kiln::master {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kHeartbeatInterval = 60s;
+
+bool same_secret(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+boost::json::object to_json_object(const protocol::Map& map) {
+    boost::json::object object;
+    for (const auto& [key, value] : map)
+        object[key] = process::to_json(value);
+    return object;
+}
+
+// Renders the builder's computed properties at build start is left to the steps; constant
+// ones are merged here with the global ones.
+core::Properties builder_properties(const config::MasterConfig& config,
+                                    const config::BuilderConfig& builder) {
+    core::Properties properties = config.properties;
+    properties.update(builder.properties);
+    return properties;
+}
+
+}  // namespace
+
+std::string master_name(const std::filesystem::path& master_dir) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "localhost");
+    return std::string(host) + ":" +
+           std::filesystem::absolute(master_dir).lexically_normal().string();
+}
+
+struct Master::State {
+    State(asio::any_io_executor domain, config::MasterConfig initial,
+          std::unique_ptr<db::Database> database)
+        : executor(domain)
+        , config(std::move(initial))
+        , db(std::move(database))
+        , context{*db, bus}
+        , masters(context)
+        , builders(context)
+        , workers(context)
+        , buildsets(context)
+        , builds(context)
+        , services{builds, buildsets, 0, config.master_dir, config.allow_master_paths_outside}
+        , pool([this] { distributor.wake(); })
+        , distributor(domain, services, pool)
+        , tasks(domain,
+                [](std::exception_ptr error) {
+                    try {
+                        std::rethrow_exception(error);
+                    } catch (const std::exception& failure) {
+                        spdlog::error("master task failed: {}", failure.what());
+                    }
+                })
+        , stop_event(domain) {}
+
+    asio::any_io_executor executor;
+    config::MasterConfig config;
+    std::unique_ptr<db::Database> db;
+    bus::Bus bus;
+    data::Context context;
+    data::Masters masters;
+    data::Builders builders;
+    data::Workers workers;
+    data::Buildsets buildsets;
+    data::Builds builds;
+    process::BuildServices services;
+    process::WorkerPool pool;
+    process::BuildRequestDistributor distributor;
+    io::TaskGroup tasks;
+    std::unique_ptr<process::WorkerListener> listener;
+    std::vector<bus::Subscription> subscriptions;
+    std::map<std::string, data::Id, std::less<>> builder_ids;
+    std::map<std::string, data::Id, std::less<>> worker_ids;
+    data::Id masterid = 0;
+    io::AsyncEvent stop_event;
+    bool is_stop_requested = false;
+    bool is_immediate = false;
+    std::optional<std::chrono::seconds> stop_timeout;
+    bool is_reconfiguring = false;
+
+    asio::awaitable<void> apply(const config::MasterConfig& next);
+    asio::awaitable<void> on_worker(std::shared_ptr<process::WorkerConnection> connection);
+    asio::awaitable<void>
+    prepare_builder_dirs(std::shared_ptr<process::WorkerConnection> connection);
+    asio::awaitable<void> heartbeat();
+    std::unique_ptr<process::WorkerListener> make_listener(int port);
+};
+
+std::unique_ptr<process::WorkerListener> Master::State::make_listener(int port) {
+    process::WorkerListenerOptions options;
+    options.port = static_cast<std::uint16_t>(port);
+    if (const char* bind = std::getenv("KILN_WORKER_BIND")) options.bind_address = bind;
+    return std::make_unique<process::WorkerListener>(
+        executor, options,
+        [this](std::string_view name, std::string_view password) {
+            const auto* worker = config.find_worker(name);
+            return worker && same_secret(worker->password, password);
+        },
+        [this](std::string_view name) -> std::shared_ptr<process::WorkerConnection> {
+            auto* slot = pool.find(name);
+            return slot ? slot->connection : nullptr;
+        },
+        [this](std::shared_ptr<process::WorkerConnection> connection) {
+            tasks.spawn(on_worker(std::move(connection)));
+        });
+}
+
+// Applies a loaded configuration: the database first (builders, workers), then memory.
+asio::awaitable<void> Master::State::apply(const config::MasterConfig& next) {
+    std::vector<data::BuilderSpec> specs;
+    for (const auto& builder : next.builders)
+        specs.push_back({builder.name, builder.description, builder.tags});
+    auto new_builder_ids = co_await builders.configure(masterid, specs);
+    std::map<std::string, std::vector<data::Id>> builders_by_worker;
+    for (const auto& worker : next.workers)
+        builders_by_worker[worker.name];
+    for (const auto& builder : next.builders)
+        for (const auto& worker : builder.workers)
+            builders_by_worker[worker].push_back(new_builder_ids.at(builder.name));
+    auto new_worker_ids = co_await workers.configure(masterid, builders_by_worker);
+
+    builder_ids.clear();
+    builder_ids.insert(new_builder_ids.begin(), new_builder_ids.end());
+    worker_ids.clear();
+    worker_ids.insert(new_worker_ids.begin(), new_worker_ids.end());
+
+    std::vector<process::WorkerSettings> settings;
+    for (const auto& worker : next.workers)
+        settings.push_back(
+            {worker.name, worker_ids.at(worker.name), worker.max_builds, worker.properties});
+    // Workers removed from the config lose their connection once their builds end.
+    std::vector<std::shared_ptr<process::WorkerConnection>> removed;
+    for (const auto* slot : pool.slots())
+        if (!next.find_worker(slot->name) && slot->connection) removed.push_back(slot->connection);
+    pool.configure(std::move(settings));
+    for (auto& connection : removed) {
+        tasks.spawn([](State& state,
+                       std::shared_ptr<process::WorkerConnection> worker) -> asio::awaitable<void> {
+            asio::steady_timer timer(state.executor);
+            for (;;) {
+                bool is_busy = false;
+                for (const auto* slot : state.pool.slots())
+                    if (slot->connection == worker) is_busy = true;
+                if (!is_busy && state.distributor.running_count() == 0) break;
+                timer.expires_after(1s);
+                co_await timer.async_wait(asio::use_awaitable);
+            }
+            spdlog::info("worker {} removed from the config: disconnecting", worker->name());
+            co_await worker->close();
+        }(*this, connection));
+    }
+
+    std::vector<process::BuilderSetup> setups;
+    for (const auto& builder : next.builders) {
+        process::BuilderSetup setup;
+        setup.builderid = builder_ids.at(builder.name);
+        setup.name = builder.name;
+        setup.workers = builder.workers;
+        setup.workerbuilddir = builder.workerbuilddir;
+        setup.properties = builder_properties(next, builder);
+        setup.make_steps = [steps = builder.steps, runtime = next.runtime] {
+            return steps::make_steps(steps);
+        };
+        setups.push_back(std::move(setup));
+    }
+    services.allow_master_paths_outside = next.allow_master_paths_outside;
+    distributor.set_builders(std::move(setups));
+}
+
+asio::awaitable<void>
+Master::State::prepare_builder_dirs(std::shared_ptr<process::WorkerConnection> connection) {
+    // The stock master's setup: make missing builder directories (and info/) on the worker.
+    std::set<std::string> wanted{"info"};
+    for (const auto& builder : config.builders)
+        for (const auto& worker : builder.workers)
+            if (worker == connection->name()) wanted.insert(builder.workerbuilddir);
+    const auto base = connection->basedir();
+    protocol::Map listdir_args;
+    listdir_args.emplace_back("path", base);
+    process::RemoteCommand listdir;
+    listdir.name = "listdir";
+    listdir.args = std::move(listdir_args);
+    auto listing = co_await connection->run_command(std::move(listdir));
+    std::set<std::string> present;
+    if (auto found = listing.status.find("files");
+        found != listing.status.end() && !found->second.empty())
+        if (const auto* files = found->second.back().if_array())
+            for (const auto& file : *files)
+                if (auto name = file.as_text()) present.emplace(*name);
+    protocol::Array paths;
+    const char separator = connection->system() == "nt" ? '\\' : '/';
+    for (const auto& dir : wanted)
+        if (!present.count(dir)) paths.emplace_back(base + separator + dir);
+    if (paths.empty()) co_return;
+    protocol::Map mkdir_args;
+    mkdir_args.emplace_back("paths", std::move(paths));
+    process::RemoteCommand mkdir;
+    mkdir.name = "mkdir";
+    mkdir.args = std::move(mkdir_args);
+    auto made = co_await connection->run_command(std::move(mkdir));
+    if (!made.is_success())
+        spdlog::warn("worker {}: could not create builder directories", connection->name());
+}
+
+asio::awaitable<void>
+Master::State::on_worker(std::shared_ptr<process::WorkerConnection> connection) {
+    const auto name = connection->name();
+    auto id = worker_ids.find(name);
+    if (id == worker_ids.end() || is_stop_requested) {
+        co_await connection->close();
+        co_return;
+    }
+    const auto workerid = id->second;
+    try {
+        co_await prepare_builder_dirs(connection);
+    } catch (const process::WorkerLost& lost) {
+        spdlog::warn("worker {} lost during setup: {}", name, lost.what());
+        co_return;
+    }
+    co_await workers.connected(workerid, masterid, to_json_object(connection->info()));
+    spdlog::info("worker {} attached from {}", name, connection->remote_endpoint());
+    pool.attach(connection);
+    co_await connection->wait_lost();
+    spdlog::info("worker {} lost: {}", name, connection->lost_reason());
+    pool.detach(connection);
+    co_await workers.disconnected(workerid, masterid);
+    distributor.wake();
+}
+
+asio::awaitable<void> Master::State::heartbeat() {
+    asio::steady_timer timer(executor);
+    for (;;) {
+        timer.expires_after(kHeartbeatInterval);
+        co_await timer.async_wait(asio::use_awaitable);
+        try {
+            co_await masters.heartbeat(masterid);
+        } catch (const std::exception& failure) {
+            spdlog::error("heartbeat failed: {}", failure.what());
+        }
+    }
+}
+
+Master::Master(asio::any_io_executor executor, config::MasterConfig config,
+               std::unique_ptr<db::Database> database)
+    : state_(std::make_unique<State>(executor, std::move(config), std::move(database))) {}
+
+Master::~Master() = default;
+
+std::uint16_t Master::worker_port() const {
+    return state_->listener ? state_->listener->port() : 0;
+}
+
+asio::awaitable<void> Master::run() {
+    auto& s = *state_;
+    s.masterid = co_await s.masters.find_or_create(master_name(s.config.master_dir));
+    s.services.masterid = s.masterid;
+    // Whatever the previous run left unfinished (a crash) ends RETRY and is built again.
+    co_await s.masters.mark_stopped(s.masterid);
+    co_await s.masters.mark_started(s.masterid);
+    co_await s.apply(s.config);
+
+    s.listener = s.make_listener(s.config.worker_port);
+    spdlog::info("master {} listening for workers on port {}", s.masterid, s.listener->port());
+    s.subscriptions.push_back(s.bus.subscribe(bus::parse_key("buildrequests/*/new"),
+                                              [&s](const bus::Message&) { s.distributor.wake(); }));
+    s.subscriptions.push_back(s.bus.subscribe(bus::parse_key("buildrequests/*/unclaimed"),
+                                              [&s](const bus::Message&) { s.distributor.wake(); }));
+    s.tasks.spawn(s.listener->run());
+    s.tasks.spawn(s.distributor.run());
+    s.tasks.spawn(s.heartbeat());
+
+    while (!s.is_stop_requested)
+        co_await s.stop_event.wait();
+
+    spdlog::info("master stopping: {} build(s) running", s.distributor.running_count());
+    s.distributor.stop_starting_builds();
+    if (s.is_immediate) {
+        s.distributor.stop_all("master shutdown", true);
+    } else if (s.distributor.running_count() > 0) {
+        // Wait for the builds, or for the timeout, or for an immediate stop.
+        std::optional<std::chrono::steady_clock::time_point> deadline;
+        if (s.stop_timeout) deadline = std::chrono::steady_clock::now() + *s.stop_timeout;
+        asio::steady_timer timer(s.executor);
+        while (s.distributor.running_count() > 0 && !s.is_immediate) {
+            if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
+            timer.expires_after(200ms);
+            co_await timer.async_wait(asio::use_awaitable);
+        }
+        if (s.distributor.running_count() > 0) s.distributor.stop_all("master shutdown", true);
+    }
+    co_await s.distributor.wait_idle();
+    s.listener->stop();
+    s.tasks.cancel();
+    co_await s.tasks.wait();
+    s.subscriptions.clear();
+    co_await s.masters.mark_stopped(s.masterid);
+    s.db->close();
+    spdlog::info("master stopped");
+}
+
+void Master::request_stop(std::optional<std::chrono::seconds> timeout) {
+    if (state_->is_stop_requested) {
+        if (timeout && (!state_->stop_timeout || *timeout < *state_->stop_timeout))
+            state_->stop_timeout = timeout;
+        return;
+    }
+    state_->is_stop_requested = true;
+    state_->stop_timeout = timeout;
+    state_->stop_event.notify();
+}
+
+void Master::request_immediate_stop() {
+    state_->is_immediate = true;
+    state_->is_stop_requested = true;
+    state_->stop_event.notify();
+}
+
+asio::awaitable<core::Expected<std::vector<std::string>>> Master::reconfig() {
+    auto& s = *state_;
+    if (s.is_reconfiguring)
+        co_return core::fail(core::ErrorKind::conflict, "a reconfig is running");
+    if (s.is_stop_requested)
+        co_return core::fail(core::ErrorKind::conflict, "the master is stopping");
+    s.is_reconfiguring = true;
+    struct Reset {
+        bool& flag;
+        ~Reset() { flag = false; }
+    } reset{s.is_reconfiguring};
+
+    auto loaded = config::load_master_config(s.config.master_dir);
+    if (!loaded.config) {
+        std::vector<std::string> errors;
+        for (const auto& error : loaded.errors)
+            errors.push_back(error.to_string());
+        spdlog::error("reconfig: the new config has {} error(s); nothing changed", errors.size());
+        for (const auto& error : errors)
+            spdlog::error("  {}", error);
+        std::string text;
+        for (const auto& error : errors)
+            text += error + "\n";
+        co_return core::fail(core::ErrorKind::bad_input, text);
+    }
+    auto next = std::move(*loaded.config);
+    if (next.db_url != s.config.db_url)
+        co_return core::fail(core::ErrorKind::bad_input,
+                             "db.url cannot change on reconfig: restart the master");
+    // A new worker port must be bound before anything changes.
+    std::unique_ptr<process::WorkerListener> new_listener;
+    if (next.worker_port != s.config.worker_port) {
+        try {
+            new_listener = s.make_listener(next.worker_port);
+        } catch (const std::exception& failure) {
+            co_return core::fail(core::ErrorKind::bad_input, "protocols.worker.port " +
+                                                                 std::to_string(next.worker_port) +
+                                                                 ": " + failure.what());
+        }
+    }
+    std::vector<std::string> changes;
+    auto names = [](const auto& list) {
+        std::set<std::string> set;
+        for (const auto& item : list)
+            set.insert(item.name);
+        return set;
+    };
+    for (const auto& name : names(next.builders))
+        if (!s.config.find_builder(name))
+            changes.push_back("builder added: " + name);
+        else if (!(*s.config.find_builder(name) == *next.find_builder(name)))
+            changes.push_back("builder changed: " + name);
+    for (const auto& name : names(s.config.builders))
+        if (!next.find_builder(name)) changes.push_back("builder removed: " + name);
+    for (const auto& name : names(next.workers))
+        if (!s.config.find_worker(name))
+            changes.push_back("worker added: " + name);
+        else if (!(*s.config.find_worker(name) == *next.find_worker(name)))
+            changes.push_back("worker changed: " + name);
+    for (const auto& name : names(s.config.workers))
+        if (!next.find_worker(name)) changes.push_back("worker removed: " + name);
+    for (const auto& name : names(next.schedulers))
+        if (!s.config.find_scheduler(name))
+            changes.push_back("scheduler added: " + name);
+        else if (!(*s.config.find_scheduler(name) == *next.find_scheduler(name)))
+            changes.push_back("scheduler changed: " + name);
+    for (const auto& name : names(s.config.schedulers))
+        if (!next.find_scheduler(name)) changes.push_back("scheduler removed: " + name);
+
+    co_await s.apply(next);
+    s.config = std::move(next);
+    if (new_listener) {
+        s.listener->stop();
+        s.listener = std::move(new_listener);
+        s.tasks.spawn(s.listener->run());
+    }
+    // Workers already attached may serve new builders: make their directories.
+    for (const auto* slot : s.pool.slots())
+        if (slot->connection && !slot->connection->is_lost())
+            s.tasks.spawn(
+                [](State& state,
+                   std::shared_ptr<process::WorkerConnection> worker) -> asio::awaitable<void> {
+                    try {
+                        co_await state.prepare_builder_dirs(worker);
+                    } catch (const process::WorkerLost&) {
+                        // its loss is handled where it was attached
+                    }
+                }(s, slot->connection));
+    spdlog::info("reconfig applied: {} change(s)", changes.size());
+    for (const auto& change : changes)
+        spdlog::info("  {}", change);
+    co_return changes;
+}
+
+asio::awaitable<core::Expected<ForceResult>> Master::force(ForceRequest request) {
+    auto& s = *state_;
+    using core::ErrorKind;
+    if (s.is_stop_requested) co_return core::fail(ErrorKind::unavailable, "the master is stopping");
+    const auto* builder = s.config.find_builder(request.builder);
+    if (!builder)
+        co_return core::fail(ErrorKind::not_found, "no builder named '" + request.builder + "'");
+    const config::SchedulerConfig* scheduler = nullptr;
+    for (const auto& candidate : s.config.schedulers) {
+        if (candidate.type != "force") continue;
+        if (!request.scheduler.empty() && candidate.name != request.scheduler) continue;
+        if (std::find(candidate.builders.begin(), candidate.builders.end(), request.builder) ==
+            candidate.builders.end())
+            continue;
+        scheduler = &candidate;
+        break;
+    }
+    if (!scheduler)
+        co_return core::fail(ErrorKind::not_found,
+                             request.scheduler.empty()
+                                 ? "no force scheduler lists builder '" + request.builder + "'"
+                                 : "force scheduler '" + request.scheduler +
+                                       "' does not exist or does not list builder '" +
+                                       request.builder + "'");
+
+    const std::string source = "Force Build Form";
+    core::Properties properties = scheduler->properties;
+    std::map<std::string, std::string> given;
+    for (const auto& [name, value] : request.properties) {
+        if (given.count(name))
+            co_return core::fail(ErrorKind::bad_input, "property '" + name + "' given twice");
+        given[name] = value;
+    }
+    for (const auto& parameter : scheduler->parameters) {
+        auto found = given.find(parameter.name);
+        boost::json::value value = parameter.default_value;
+        if (found != given.end()) {
+            const auto& text = found->second;
+            if (parameter.type == "int") {
+                try {
+                    std::size_t used = 0;
+                    auto number = std::stoll(text, &used);
+                    if (used != text.size()) throw std::invalid_argument(text);
+                    value = number;
+                } catch (const std::exception&) {
+                    co_return core::fail(ErrorKind::bad_input, "parameter '" + parameter.name +
+                                                                   "' must be an integer, got '" +
+                                                                   text + "'");
+                }
+            } else if (parameter.type == "bool") {
+                if (text == "true" || text == "1" || text == "yes" || text == "on")
+                    value = true;
+                else if (text == "false" || text == "0" || text == "no" || text == "off" ||
+                         text.empty())
+                    value = false;
+                else
+                    co_return core::fail(ErrorKind::bad_input,
+                                         "parameter '" + parameter.name +
+                                             "' must be true or false, got '" + text + "'");
+            } else if (parameter.type == "choice") {
+                if (parameter.strict &&
+                    std::find(parameter.choices.begin(), parameter.choices.end(), text) ==
+                        parameter.choices.end())
+                    co_return core::fail(ErrorKind::bad_input, "parameter '" + parameter.name +
+                                                                   "': '" + text +
+                                                                   "' is not one of its choices");
+                value = boost::json::string(text);
+            } else {
+                value = boost::json::string(text);
+            }
+            given.erase(found);
+        }
+        if (parameter.required &&
+            (value.is_null() || (value.is_string() && value.get_string().empty())))
+            co_return core::fail(ErrorKind::bad_input,
+                                 "parameter '" + parameter.name + "' is required");
+        if (parameter.regex && value.is_string()) {
+            try {
+                if (!std::regex_match(std::string(value.get_string()),
+                                      std::regex(*parameter.regex)))
+                    co_return core::fail(ErrorKind::bad_input, "parameter '" + parameter.name +
+                                                                   "' does not match " +
+                                                                   *parameter.regex);
+            } catch (const std::regex_error&) {
+                co_return core::fail(ErrorKind::internal,
+                                     "parameter '" + parameter.name + "': bad regex");
+            }
+        }
+        properties.set(parameter.name, std::move(value), source);
+    }
+    if (!given.empty())
+        co_return core::fail(ErrorKind::bad_input, "force scheduler '" + scheduler->name +
+                                                       "' has no parameter '" +
+                                                       given.begin()->first + "'");
+    const auto reason = request.reason.empty() ? scheduler->reason : request.reason;
+    const auto owner = request.owner.empty() ? std::string("kiln-cli") : request.owner;
+    properties.set("reason", boost::json::string(reason), source);
+    properties.set("owner", boost::json::string(owner), source);
+    properties.set("scheduler", boost::json::string(scheduler->name), "Scheduler");
+
+    std::string full_reason = scheduler->reason_string;
+    auto replace = [&](std::string_view key, const std::string& value) {
+        for (auto at = full_reason.find(key); at != std::string::npos;
+             at = full_reason.find(key, at + value.size()))
+            full_reason.replace(at, key.size(), value);
+    };
+    replace("%(owner)s", owner);
+    replace("%(reason)s", reason);
+
+    data::NewBuildset buildset;
+    buildset.reason = full_reason;
+    buildset.properties = std::move(properties);
+    buildset.builderids = {s.builder_ids.at(builder->name)};
+    buildset.scheduler = scheduler->name;
+    auto added = co_await s.buildsets.add(std::move(buildset));
+    ForceResult result;
+    result.bsid = added.bsid;
+    for (const auto& [builderid, brid] : added.request_by_builder)
+        result.buildrequestids.push_back(brid);
+    co_return result;
+}
+
+boost::json::object Master::status() const {
+    const auto& s = *state_;
+    boost::json::array workers;
+    for (const auto* slot : s.pool.slots())
+        workers.push_back(
+            boost::json::object{{"name", slot->name},
+                                {"connected", slot->connection && !slot->connection->is_lost()},
+                                {"running_builds", slot->running_builds}});
+    return {{"masterid", s.masterid},
+            {"running_builds", s.distributor.running_count()},
+            {"worker_port", worker_port()},
+            {"workers", std::move(workers)}};
+}
+
+}  // namespace kiln::master

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// Master: the buildmaster's composition root. Owns the database, bus, data stores, worker
+// listener, worker pool and build request distributor; applies a configuration (at start
+// and on reconfig, as a whole or not at all); forces builds; stops gracefully.
+#pragma once
+
+#include "config/master_config.hpp"
+#include "core/expected.hpp"
+#include "db/database.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+namespace kiln::master {
+
+struct ForceRequest {
+    std::string builder;
+    std::string scheduler;  // empty: the first force scheduler that lists the builder
+    std::string reason;
+    std::string owner;
+    std::vector<std::pair<std::string, std::string>> properties;  // name=value as given
+};
+
+struct ForceResult {
+    std::int64_t bsid = 0;
+    std::vector<std::int64_t> buildrequestids;
+};
+
+class Master {
+public:
+    // The database must be at the latest schema version.
+    Master(boost::asio::any_io_executor executor, config::MasterConfig config,
+           std::unique_ptr<db::Database> database);
+    ~Master();
+    Master(const Master&) = delete;
+    Master& operator=(const Master&) = delete;
+
+    // Starts every service, runs until a stop completes, then marks the master stopped and
+    // closes the database. Throws when the master cannot start (port taken, database).
+    boost::asio::awaitable<void> run();
+
+    // Graceful stop: no new builds; running ones may finish for `timeout` (nullopt: as long
+    // as they take), then are stopped with RETRY so the next start builds them again.
+    void request_stop(std::optional<std::chrono::seconds> timeout);
+    // Stops now: running builds are stopped with RETRY.
+    void request_immediate_stop();
+
+    // Re-reads master.lua and applies the difference. On any error nothing changes and the
+    // errors come back (each "file:line: message").
+    boost::asio::awaitable<core::Expected<std::vector<std::string>>> reconfig();
+
+    // Forces a build through a force scheduler, validating its parameters.
+    boost::asio::awaitable<core::Expected<ForceResult>> force(ForceRequest request);
+
+    // A short status for `kiln` commands: master id, workers, running builds.
+    boost::json::object status() const;
+
+    // The worker port actually bound (after run() started listening).
+    std::uint16_t worker_port() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+// "<hostname>:<absolute master dir>", the master's name in the database.
+std::string master_name(const std::filesystem::path& master_dir);
+
+}  // namespace kiln::master

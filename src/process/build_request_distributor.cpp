@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "process/build_request_distributor.hpp"
+
+#include "io/task_group.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace kiln::process {
+
+namespace asio = boost::asio;
+
+namespace {
+io::TaskGroup& group(const std::shared_ptr<void>& tasks) {
+    return *static_cast<io::TaskGroup*>(tasks.get());
+}
+io::AsyncEvent& event(const std::shared_ptr<void>& wake) {
+    return *static_cast<io::AsyncEvent*>(wake.get());
+}
+}  // namespace
+
+BuildRequestDistributor::BuildRequestDistributor(asio::any_io_executor executor,
+                                                 BuildServices& services, WorkerPool& workers)
+    : executor_(executor)
+    , services_(services)
+    , workers_(workers)
+    , tasks_(std::make_shared<io::TaskGroup>(
+          executor,
+          [](std::exception_ptr error) {
+              try {
+                  std::rethrow_exception(error);
+              } catch (const std::exception& failure) {
+                  spdlog::error("build ended by an internal error: {}", failure.what());
+              }
+          }))
+    , wake_(std::make_shared<io::AsyncEvent>(executor)) {}
+
+BuildRequestDistributor::~BuildRequestDistributor() { group(tasks_).cancel(); }
+
+void BuildRequestDistributor::set_builders(std::vector<BuilderSetup> builders) {
+    builders_.clear();
+    for (auto& builder : builders)
+        builders_.emplace(builder.builderid, std::move(builder));
+    wake();
+}
+
+void BuildRequestDistributor::wake() {
+    is_wanted_ = true;
+    event(wake_).notify();
+}
+
+asio::awaitable<void> BuildRequestDistributor::run() {
+    for (;;) {
+        while (!is_wanted_)
+            co_await event(wake_).wait();
+        is_wanted_ = false;
+        if (!is_accepting_) continue;
+        try {
+            co_await distribute();
+        } catch (const std::exception& failure) {
+            // A database failure: try again at the next wake-up.
+            spdlog::error("build request distribution failed: {}", failure.what());
+        }
+    }
+}
+
+asio::awaitable<void> BuildRequestDistributor::distribute() {
+    const auto builderids = co_await services_.buildsets.builders_with_pending();
+    for (auto builderid : builderids) {
+        auto found = builders_.find(builderid);
+        if (found == builders_.end()) continue;  // not a builder of this master (now)
+        if (workers_.available(found->second.workers).empty()) continue;
+        const auto requests = co_await services_.buildsets.pending(builderid);
+        for (const auto& request : requests) {
+            if (!is_accepting_) co_return;
+            found = builders_.find(builderid);  // the config may have changed meanwhile
+            if (found == builders_.end()) break;
+            auto candidates = workers_.available(found->second.workers);
+            if (candidates.empty()) break;
+            auto* slot = candidates.front();
+            std::vector<data::Id> claim{request.buildrequestid};
+            if (!co_await services_.buildsets.claim(claim, services_.masterid)) continue;
+            const auto& setup = found->second;
+            // The worker may have gone while we claimed.
+            if (!slot->can_take_build()) {
+                co_await services_.buildsets.unclaim(claim, services_.masterid);
+                break;
+            }
+            BuildPlan plan;
+            plan.builderid = builderid;
+            plan.builder_name = setup.name;
+            plan.workerbuilddir = setup.workerbuilddir;
+            plan.request = request;
+            plan.properties = setup.properties;
+            plan.properties.update(slot->properties);
+            plan.steps = setup.make_steps();
+            plan.worker_name = slot->name;
+            plan.workerid = slot->workerid;
+            auto build = std::make_shared<Build>(services_, std::move(plan), slot->connection);
+            workers_.build_started(*slot);
+            running_.emplace(build.get(), build);
+            group(tasks_).spawn(run_build(build));
+        }
+    }
+}
+
+asio::awaitable<void> BuildRequestDistributor::run_build(std::shared_ptr<Build> build) {
+    std::exception_ptr error;
+    auto results = core::Results::exception;
+    try {
+        results = co_await build->run();
+    } catch (...) {
+        error = std::current_exception();
+    }
+    running_.erase(build.get());
+    workers_.build_finished(build->plan().worker_name);
+    wake();
+    if (error) std::rethrow_exception(error);
+    if (on_finished_) on_finished_(*build, results);
+}
+
+void BuildRequestDistributor::stop_all(const std::string& reason, bool retry) {
+    for (auto& [raw, build] : running_)
+        build->stop(reason, retry);
+}
+
+asio::awaitable<void> BuildRequestDistributor::wait_idle() { co_await group(tasks_).wait(); }
+
+bool BuildRequestDistributor::stop_build(data::Id buildid, const std::string& reason) {
+    for (auto& [raw, build] : running_) {
+        if (build->buildid() == buildid) {
+            build->stop(reason);
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace kiln::process
