@@ -16,10 +16,18 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
 
 namespace kiln::io {
 
 namespace asio = boost::asio;
+
+// True for the error a cancelled Asio operation ends with (expected at shutdown).
+inline bool is_cancellation(const std::exception& failure) {
+    const auto* system = dynamic_cast<const boost::system::system_error*>(&failure);
+    return system && system->code() == asio::error::operation_aborted;
+}
 
 class TaskGroup {
 public:

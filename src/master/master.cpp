@@ -84,7 +84,8 @@ struct Master::State {
                     try {
                         std::rethrow_exception(error);
                     } catch (const std::exception& failure) {
-                        spdlog::error("master task failed: {}", failure.what());
+                        if (!io::is_cancellation(failure))
+                            spdlog::error("master task failed: {}", failure.what());
                     }
                 })
         , stop_event(domain) {}

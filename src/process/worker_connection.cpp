@@ -136,7 +136,8 @@ WorkerConnection::WorkerConnection(asio::any_io_executor executor,
         try {
             std::rethrow_exception(error);
         } catch (const std::exception& e) {
-            spdlog::error("worker {}: connection task failed: {}", worker, e.what());
+            if (!io::is_cancellation(e))
+                spdlog::error("worker {}: connection task failed: {}", worker, e.what());
         }
     }) {}
 
