@@ -19,7 +19,7 @@ build() {
 case "${1:-}" in
 run)
     build release
-    exec /usr/bin/python3 "$root/tools/demo.py" "$root/build/release/app/kiln-worker" "${@:2}"
+    exec /usr/bin/python3 "$root/tools/demo.py" "$root/build/release/app" "${@:2}"
     ;;
 test)
     build dev
