@@ -229,7 +229,8 @@ private:
 };
 
 // Opens (creating if needed) the database a config's db.url names. Relative SQLite paths
-// are relative to base_dir. Accepted: "sqlite:state.sqlite", "sqlite:///abs/path.sqlite",
+// are relative to base_dir. Accepted: "sqlite:state.sqlite", "sqlite:///state.sqlite"
+// (relative, as in Buildbot/SQLAlchemy), "sqlite:////abs/path.sqlite" (absolute),
 // "sqlite::memory:" (tests), "postgresql://..." (when built with libpq).
 core::Expected<std::unique_ptr<Database>> open_database(std::string_view url,
                                                        const std::filesystem::path& base_dir);

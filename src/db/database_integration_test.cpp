@@ -61,10 +61,18 @@ TEST(OpenDatabase, opens_a_relative_sqlite_path_under_the_base_directory) {
     EXPECT_EQ((*reopened)->read_sync(testing::count_masters), 1);
 }
 
+TEST(OpenDatabase, reads_three_slashes_as_relative_like_buildbot_db_urls) {
+    TempDirectory directory;
+    auto database = open_database("sqlite:///state.sqlite", directory.path());
+    ASSERT_TRUE(database) << database.error().message;
+    EXPECT_EQ(upgrade_schema(**database), latest_schema_version());
+    EXPECT_TRUE(fs::exists(directory.path() / "state.sqlite"));
+}
+
 TEST(OpenDatabase, opens_an_absolute_sqlite_path_whatever_the_base_directory) {
     TempDirectory directory;
     const auto path = directory.path() / "abs.sqlite";
-    auto database = open_database("sqlite://" + path.string(), "/nonexistent");
+    auto database = open_database("sqlite:///" + path.string(), "/nonexistent");
     ASSERT_TRUE(database) << database.error().message;
     EXPECT_EQ(upgrade_schema(**database), latest_schema_version());
     EXPECT_TRUE(fs::exists(path));

@@ -18,8 +18,10 @@ core::Expected<std::unique_ptr<Database>> open_sqlite(std::string_view location,
         if (location == ":memory:") {
             database = SqliteDatabase::open_memory();
         } else {
-            // "sqlite:///abs/path" leaves "///abs/path"; "sqlite:name" leaves "name".
-            std::filesystem::path path(location.starts_with("//") ? location.substr(2) : location);
+            // As SQLAlchemy (so Buildbot's db_url values carry over): "sqlite:///name" is
+            // relative to the master directory, "sqlite:////abs/path" is absolute;
+            // "sqlite:name" is Kiln's short form (relative).
+            std::filesystem::path path(location.starts_with("///") ? location.substr(3) : location);
             if (path.empty()) return fail(ErrorKind::bad_input, "db.url names no SQLite file");
             if (path.is_relative()) path = base_dir / path;
             database = SqliteDatabase::open_file(path);
@@ -36,7 +38,7 @@ core::Expected<std::unique_ptr<Database>> open_database(std::string_view url,
                                                         const std::filesystem::path& base_dir) {
     core::Expected<std::unique_ptr<Database>> opened =
         fail(ErrorKind::bad_input, "unsupported db.url '" + std::string(url) +
-                                       "': expected sqlite:<file>, sqlite:///<absolute path>, "
+                                       "': expected sqlite:<file>, sqlite:///<relative path>, sqlite:////<absolute path>, "
                                        "sqlite::memory: or postgresql://...");
     if (url.starts_with("sqlite:")) {
         opened = open_sqlite(url.substr(std::string_view("sqlite:").size()), base_dir);
