@@ -198,6 +198,20 @@ asio::awaitable<void> Master::State::apply(const config::MasterConfig& next) {
         setup.make_steps = [steps = builder.steps, runtime = next.runtime] {
             return steps::make_steps(steps);
         };
+        if (builder.can_start_build) {
+            setup.can_start_build = [function = *builder.can_start_build,
+                                     runtime = next.runtime](const std::string& worker,
+                                                             const data::BuildRequest& request) {
+                const std::array<boost::json::value, 2> arguments{
+                    boost::json::value(worker), boost::json::value(request.to_json())};
+                auto result = function.call(arguments);
+                if (!result) return core::Expected<bool>(result.error());
+                // Lua truthiness: only nil and false say no.
+                const bool allowed =
+                    !(result->is_null() || (result->is_bool() && !result->get_bool()));
+                return core::Expected<bool>(allowed);
+            };
+        }
         setups.push_back(std::move(setup));
     }
     services.allow_master_paths_outside = next.allow_master_paths_outside;

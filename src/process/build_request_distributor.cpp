@@ -76,7 +76,24 @@ asio::awaitable<void> BuildRequestDistributor::distribute() {
             if (found == builders_.end()) break;
             auto candidates = workers_.available(found->second.workers);
             if (candidates.empty()) break;
-            auto* slot = candidates.front();
+            WorkerSlot* slot = nullptr;
+            for (auto* candidate : candidates) {
+                // One build per builder per worker: they share the builder's directory.
+                if (is_building_on(builderid, candidate->name)) continue;
+                if (!found->second.can_start_build) {
+                    slot = candidate;
+                    break;
+                }
+                auto allowed = found->second.can_start_build(candidate->name, request);
+                if (!allowed)
+                    spdlog::warn("builder {}: can_start_build: {}", found->second.name,
+                                 allowed.error().message);
+                if (allowed && *allowed) {
+                    slot = candidate;
+                    break;
+                }
+            }
+            if (!slot) continue;  // no worker may take this request now; try the next one
             std::vector<data::Id> claim{request.buildrequestid};
             if (!co_await services_.buildsets.claim(claim, services_.masterid)) continue;
             const auto& setup = found->second;
@@ -116,6 +133,13 @@ asio::awaitable<void> BuildRequestDistributor::run_build(std::shared_ptr<Build> 
     wake();
     if (error) std::rethrow_exception(error);
     if (on_finished_) on_finished_(*build, results);
+}
+
+bool BuildRequestDistributor::is_building_on(data::Id builderid, const std::string& worker) const {
+    for (const auto& [raw, build] : running_)
+        if (build->plan().builderid == builderid && build->plan().worker_name == worker)
+            return true;
+    return false;
 }
 
 void BuildRequestDistributor::stop_all(const std::string& reason, bool retry) {

@@ -27,6 +27,10 @@ struct BuilderSetup {
     std::string workerbuilddir;
     core::Properties properties;  // global + builder
     StepFactory make_steps;
+    // Whether a worker may start a build of this request now (Buildbot's canStartBuild);
+    // unset: any worker may. An error counts as "no" (and is logged).
+    std::function<core::Expected<bool>(const std::string& worker, const data::BuildRequest&)>
+        can_start_build;
 };
 
 class BuildRequestDistributor {
@@ -59,6 +63,7 @@ public:
 private:
     boost::asio::awaitable<void> distribute();
     boost::asio::awaitable<void> run_build(std::shared_ptr<Build> build);
+    bool is_building_on(data::Id builderid, const std::string& worker) const;
 
     boost::asio::any_io_executor executor_;
     BuildServices& services_;
