@@ -27,8 +27,10 @@ bool summary_goes_to_build(const StepOptions& options, Results results) {
     }
 }
 
-// Merges a step's results into the build's (Buildbot's computeResultAndTermination).
-std::pair<Results, bool> merge_results(const StepOptions& options, Results step, Results build) {
+}  // namespace
+
+std::pair<Results, bool> merge_step_results(const StepOptions& options, Results step,
+                                            Results build) {
     auto possible = step;
     bool terminate = false;
     if (step == Results::failure) {
@@ -44,8 +46,6 @@ std::pair<Results, bool> merge_results(const StepOptions& options, Results step,
     }
     return {core::worst(build, possible), terminate};
 }
-
-}  // namespace
 
 std::string build_summary(Results results, const std::optional<std::string>& stop_reason,
                           const std::vector<std::string>& step_summaries) {
@@ -163,7 +163,7 @@ asio::awaitable<bool> Build::prepare_worker() {
 }
 
 void Build::add_result(const BuildStep& step, Results step_results, const std::string& summary) {
-    auto [merged, terminate] = merge_results(step.options(), step_results, results_);
+    auto [merged, terminate] = merge_step_results(step.options(), step_results, results_);
     results_ = merged;
     if (terminate) is_terminated_ = true;
     if (summary_goes_to_build(step.options(), step_results)) failed_summaries_.push_back(summary);
@@ -183,7 +183,8 @@ asio::awaitable<void> Build::run_step(BuildStep& step) {
             outcome = {Results::exception, "do_step_if: " + decision.error().message};
             should_run = false;
         } else if (!*decision) {
-            outcome = {Results::skipped, "skipped"};
+            // Buildbot's summary of a skipped step: its description + " (skipped)".
+            outcome = {Results::skipped, step.description(properties_)};
             should_run = false;
         }
     }
@@ -219,7 +220,7 @@ asio::awaitable<void> Build::run_step(BuildStep& step) {
     }
 
     std::string summary = outcome.summary.empty() ? "finished" : outcome.summary;
-    if (outcome.results != Results::success && outcome.results != Results::skipped)
+    if (outcome.results != Results::success)
         summary += " (" + std::string(core::to_string(outcome.results)) + ")";
     bool hidden = false;
     if (options.hide_step_if) {

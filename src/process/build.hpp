@@ -101,6 +101,11 @@ private:
     std::shared_ptr<void> tasks_;  // io::TaskGroup for interrupts
 };
 
+// Merges a step's results into the build's; second: whether the build must stop (Buildbot's
+// computeResultAndTermination, data-model.md §9).
+std::pair<core::Results, bool> merge_step_results(const StepOptions& options, core::Results step,
+                                                  core::Results build);
+
 // The final state string of a build ("build successful", "failed 'make' (failure)").
 std::string build_summary(core::Results results, const std::optional<std::string>& stop_reason,
                           const std::vector<std::string>& step_summaries);
