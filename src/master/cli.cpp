@@ -331,6 +331,16 @@ int run_cli(int argc, char** argv) {
     force_cmd->add_option("--owner", owner, "Who asks (default: kiln-cli)");
     force_cmd->add_option("--property", properties,
                           "A scheduler parameter as NAME=VALUE (repeatable)");
+    std::string worker_name, worker_action;
+    auto* worker_cmd =
+        app.add_subcommand("worker", "Pause, unpause, stop (gracefully) or kill a worker");
+    worker_cmd->add_option("DIR", dir, "Master directory")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    worker_cmd->add_option("NAME", worker_name, "Worker name")->required();
+    worker_cmd->add_option("ACTION", worker_action, "pause | unpause | stop | kill")
+        ->required()
+        ->check(CLI::IsMember({"pause", "unpause", "stop", "kill"}));
     auto* status_cmd = app.add_subcommand("status", "Show the running master's workers and builds");
     status_cmd->add_option("DIR", dir, "Master directory")
         ->required()
@@ -384,6 +394,11 @@ int run_cli(int argc, char** argv) {
         const int code = print_reply(reply);
         if (code == 0) std::cout << "buildset " << reply->at("bsid").as_int64() << " submitted\n";
         return code;
+    }
+    if (*worker_cmd) {
+        boost::json::object request{
+            {"command", "worker"}, {"name", worker_name}, {"action", worker_action}};
+        return print_reply(control_request(path, request, std::chrono::seconds(10)));
     }
     if (*status_cmd) {
         auto reply = control_request(path, {{"command", "status"}}, std::chrono::seconds(10));

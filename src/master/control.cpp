@@ -72,6 +72,12 @@ asio::awaitable<boost::json::object> handle(Master& master, const boost::json::o
         co_return boost::json::object{
             {"ok", true}, {"bsid", result->bsid}, {"buildrequestids", std::move(requests)}};
     }
+    if (command == "worker") {
+        auto done = co_await master.control_worker(string_field(request, "name"),
+                                                   string_field(request, "action"));
+        if (!done) co_return error_reply(done.error().message);
+        co_return boost::json::object{{"ok", true}};
+    }
     co_return error_reply("unknown command '" + command + "'");
 }
 

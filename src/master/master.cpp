@@ -582,6 +582,47 @@ asio::awaitable<core::Expected<ForceResult>> Master::force(ForceRequest request)
     co_return result;
 }
 
+asio::awaitable<core::Expected<void>> Master::control_worker(std::string name, std::string action) {
+    auto& s = *state_;
+    auto* slot = s.pool.find(name);
+    auto id = s.worker_ids.find(name);
+    if (!slot || id == s.worker_ids.end())
+        co_return core::fail(core::ErrorKind::not_found, "no worker named '" + name + "'");
+    const auto workerid = id->second;
+    if (action == "pause" || action == "unpause") {
+        const bool paused = action == "pause";
+        s.pool.set_state(name, paused, slot->is_graceful);
+        co_await s.workers.set_state(workerid, paused, slot->is_graceful);
+        co_return core::Expected<void>{};
+    }
+    if (action == "stop") {
+        s.pool.set_state(name, slot->is_paused, true);
+        co_await s.workers.set_state(workerid, slot->is_paused, true);
+        s.tasks.spawn([](State& state, std::string worker) -> asio::awaitable<void> {
+            asio::steady_timer timer(state.executor);
+            for (;;) {
+                auto* current = state.pool.find(worker);
+                if (!current || !current->connection || current->connection->is_lost()) co_return;
+                if (current->running_builds == 0) {
+                    spdlog::info("worker {}: graceful shutdown", worker);
+                    auto connection = current->connection;
+                    co_await connection->shutdown();
+                    co_return;
+                }
+                timer.expires_after(500ms);
+                co_await timer.async_wait(asio::use_awaitable);
+            }
+        }(s, name));
+        co_return core::Expected<void>{};
+    }
+    if (action == "kill") {
+        if (slot->connection) slot->connection->abort("killed by the admin");
+        co_return core::Expected<void>{};
+    }
+    co_return core::fail(core::ErrorKind::bad_input,
+                         "unknown worker action '" + action + "' (pause, unpause, stop, kill)");
+}
+
 boost::json::object Master::status() const {
     const auto& s = *state_;
     boost::json::array workers;
@@ -589,6 +630,8 @@ boost::json::object Master::status() const {
         workers.push_back(
             boost::json::object{{"name", slot->name},
                                 {"connected", slot->connection && !slot->connection->is_lost()},
+                                {"paused", slot->is_paused},
+                                {"graceful", slot->is_graceful},
                                 {"running_builds", slot->running_builds}});
     return {{"masterid", s.masterid},
             {"running_builds", s.distributor.running_count()},

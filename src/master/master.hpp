@@ -60,6 +60,12 @@ public:
     // Forces a build through a force scheduler, validating its parameters.
     boost::asio::awaitable<core::Expected<ForceResult>> force(ForceRequest request);
 
+    // Worker control, as Buildbot's: "pause" (no new builds), "unpause", "stop" (graceful:
+    // no new builds, then the worker is asked to shut down once its builds end), "kill"
+    // (disconnect now: its builds end RETRY and are built again elsewhere).
+    boost::asio::awaitable<core::Expected<void>> control_worker(std::string name,
+                                                                std::string action);
+
     // A short status for `kiln` commands: master id, workers, running builds.
     boost::json::object status() const;
 
