@@ -10,7 +10,7 @@ packages=(
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
     libssl-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev
     liblua5.4-dev libzstd-dev libsodium-dev libsqlite3-dev libpq-dev
-    buildbot buildbot-worker python3-msgpack procps psmisc
+    buildbot buildbot-worker python3-msgpack procps psmisc zstd
 )
 if [ "${KILN_WITH_BENCH:-0}" = 1 ]; then packages+=(wrk hyperfine); fi
 

@@ -21,7 +21,8 @@ bool summary_goes_to_build(const StepOptions& options, Results results) {
     case Results::exception:
     case Results::retry:
     case Results::cancelled: return true;
-    case Results::failure: return options.flunk_on_failure || options.halt_on_failure;
+    case Results::failure:
+        return options.flunk_on_failure || options.halt_on_failure || options.warn_on_failure;
     case Results::warnings: return options.warn_on_warnings || options.flunk_on_warnings;
     default: return false;
     }

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace kiln::steps {
 
@@ -54,6 +55,11 @@ public:
                     found = logfiles_.emplace(std::string(*name), std::move(writer)).first;
                 }
                 found->second->add('o', chunk->text);
+            } else if (key == "rc") {
+                // As the stock master's RemoteCommand.remoteUpdate: in update order.
+                if (auto rc = value.as_int())
+                    stdio_.add('h', "program finished with exit code " + std::to_string(*rc) +
+                                        "\n");
             }
         }
         // Store before the update is acknowledged.
@@ -90,6 +96,60 @@ Results decode_rc(const StepArgs& args, std::int64_t rc) {
         return Results::failure;
     }
     return rc == 0 ? Results::success : Results::failure;
+}
+
+// Python's repr() of a JSON value, as Buildbot writes property values in its logs.
+std::string python_repr(const boost::json::value& value) {
+    switch (value.kind()) {
+    case boost::json::kind::null:
+        return "None";
+    case boost::json::kind::bool_:
+        return value.get_bool() ? "True" : "False";
+    case boost::json::kind::string: {
+        const auto& text = value.get_string();
+        const bool has_single = text.find('\'') != boost::json::string::npos;
+        const bool has_double = text.find('"') != boost::json::string::npos;
+        const char quote = has_single && !has_double ? '"' : '\'';
+        std::string out(1, quote);
+        for (const char c : text) {
+            const auto byte = static_cast<unsigned char>(c);
+            if (c == '\\' || c == quote) {
+                out += '\\';
+                out += c;
+            } else if (c == '\n') {
+                out += "\\n";
+            } else if (c == '\r') {
+                out += "\\r";
+            } else if (c == '\t') {
+                out += "\\t";
+            } else if (byte < 0x20 || byte == 0x7f) {
+                static constexpr char kHex[] = "0123456789abcdef";
+                out += "\\x";
+                out += kHex[byte >> 4];
+                out += kHex[byte & 0xf];
+            } else {
+                out += c;
+            }
+        }
+        return out + quote;
+    }
+    case boost::json::kind::array: {
+        std::string out = "[";
+        for (const auto& item : value.get_array())
+            out += (out.size() > 1 ? ", " : "") + python_repr(item);
+        return out + "]";
+    }
+    case boost::json::kind::object: {
+        std::string out = "{";
+        for (const auto& member : value.get_object())
+            out += (out.size() > 1 ? ", " : "") +
+                   python_repr(boost::json::string(member.key())) + ": " +
+                   python_repr(member.value());
+        return out + "}";
+    }
+    default:
+        return boost::json::serialize(value);
+    }
 }
 
 std::string strip(const std::string& text) {
@@ -195,10 +255,15 @@ asio::awaitable<process::StepOutcome> ShellStep::run(process::StepContext& conte
     outcome.results = decode_rc(args, rc);
 
     if (kind_ == Kind::set_property_from_command) {
+        // As Buildbot's SetPropertyFromCommand.run(): a failed command sets no `property`;
+        // the changes are listed in a 'property changes' log and named in the summary.
         const auto source = std::string("SetPropertyFromCommand Step");
+        std::map<std::string, boost::json::value> changes;
         if (auto property = args.string("property")) {
+            if (outcome.results == Results::failure) co_return outcome;
             std::string value = observer.stdout_text();
             if (args.boolean_or("strip", true)) value = strip(value);
+            changes[*property] = boost::json::string(value);
             boost::json::value json_value = boost::json::string(value);
             co_await context.set_property(*property, std::move(json_value), source);
         }
@@ -208,10 +273,22 @@ asio::awaitable<process::StepOutcome> ShellStep::run(process::StepContext& conte
             if (const auto* table = extracted->if_object())
                 for (const auto& member : *table) {
                     std::string name(member.key());
+                    changes[name] = member.value();
                     boost::json::value json_value = member.value();
                     co_await context.set_property(std::move(name), std::move(json_value), source);
                 }
         }
+        std::string listing;
+        for (const auto& [name, value] : changes)
+            listing += (listing.empty() ? "" : "\n") + name + ": " + python_repr(value);
+        auto changes_log = co_await context.add_log("property changes", "t");
+        process::LogWriter writer(context, changes_log.logid, false);
+        writer.add('o', listing);
+        co_await writer.finish();
+        if (changes.size() > 1)
+            outcome.summary = std::to_string(changes.size()) + " properties set";
+        else if (changes.size() == 1)
+            outcome.summary = "property '" + changes.begin()->first + "' set";
     }
     co_return outcome;
 }
