@@ -232,7 +232,8 @@ std::chrono::milliseconds reconnect_delay(int attempt, double max_delay, double 
     double delay = 1.0;
     for (int i = 0; i < attempt && delay < max_delay; ++i)
         delay *= 1.5;
-    delay = std::min(delay, max_delay) + jitter;
+    // The jitter spreads reconnecting workers out but never takes the delay past the cap.
+    delay = std::min(delay + jitter, max_delay);
     return std::chrono::milliseconds(static_cast<long long>(delay * 1000));
 }
 
