@@ -27,6 +27,16 @@ public:
     // Announces builders/N/started|stopped|update. Returns name -> builderid.
     boost::asio::awaitable<std::map<std::string, Id>> configure(Id masterid,
                                                                 std::vector<BuilderSpec> specs);
+
+    struct Configured {
+        std::map<std::string, Id> builder_ids;
+        std::map<std::string, Id> worker_ids;
+    };
+    // The builders and the workers (name -> names of the builders it serves) of a config, in
+    // ONE transaction: a reconfig is stored as a whole or not at all.
+    boost::asio::awaitable<Configured>
+    configure(Id masterid, std::vector<BuilderSpec> specs,
+              std::map<std::string, std::vector<std::string>> builders_by_worker);
     boost::asio::awaitable<std::optional<Builder>> get(Id builderid);
     boost::asio::awaitable<std::optional<Builder>> find(std::string name);
 

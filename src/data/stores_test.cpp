@@ -183,6 +183,21 @@ TEST_F(Stores, cancelling_a_pending_request_completes_it_cancelled) {
     EXPECT_EQ(run(buildsets.get(added.bsid))->results, static_cast<int>(core::Results::cancelled));
 }
 
+TEST_F(Stores, a_config_stores_builders_and_workers_in_one_step_and_a_reconfig_replaces_them) {
+    const auto masterid = run(masters.find_or_create("host:/m"));
+    auto first = run(builders.configure(masterid, {{"a", {}, {}}, {"b", {}, {}}},
+                                        {{"w1", {"a", "b"}}, {"w2", {"b"}}}));
+    auto w1 = *run(workers.get(first.worker_ids.at("w1")));
+    EXPECT_EQ(w1.configured_on.size(), 2u);
+    auto second = run(builders.configure(masterid, {{"b", {}, {}}}, {{"w2", {"b"}}}));
+    EXPECT_EQ(second.builder_ids.at("b"), first.builder_ids.at("b")) << "ids are kept";
+    EXPECT_TRUE(run(builders.get(first.builder_ids.at("a")))->masterids.empty())
+        << "a removed builder keeps its row and history but leaves the master";
+    EXPECT_TRUE(run(workers.get(first.worker_ids.at("w1")))->configured_on.empty());
+    EXPECT_EQ(run(workers.get(first.worker_ids.at("w2")))->configured_on.size(), 1u);
+    EXPECT_TRUE(saw("builders/" + std::to_string(first.builder_ids.at("a")) + "/stopped"));
+}
+
 TEST_F(Stores, identical_sourcestamps_share_one_row) {
     SourceStampSpec a{"main", "abc", "repo", "", ""};
     EXPECT_EQ(sourcestamp_hash(a, std::nullopt), sourcestamp_hash(a, std::nullopt));

@@ -31,29 +31,34 @@ std::optional<Worker> read_worker(db::Connection& c, Id workerid) {
     return worker;
 }
 
+std::map<std::string, Id> configure_workers(db::Connection& c, Id masterid,
+                                            const std::map<std::string, std::vector<Id>>& wanted) {
+    std::map<std::string, Id> ids;
+    c.execute("DELETE FROM configured_workers WHERE buildermasterid IN (SELECT id FROM "
+              "builder_masters WHERE masterid = ?)",
+              params(masterid));
+    for (const auto& [name, builderids] : wanted) {
+        c.execute("INSERT INTO workers (name, info, paused, graceful) VALUES (?, '{}', 0, 0) ON "
+                  "CONFLICT DO NOTHING",
+                  params(name));
+        const auto id =
+            c.query_one("SELECT id FROM workers WHERE name = ?", params(name))->integer(0);
+        ids[name] = id;
+        for (auto builderid : builderids)
+            c.execute(
+                "INSERT INTO configured_workers (buildermasterid, workerid) SELECT id, ? FROM "
+                "builder_masters WHERE builderid = ? AND masterid = ? ON CONFLICT DO NOTHING",
+                params(id, builderid, masterid));
+    }
+    return ids;
+}
+
 asio::awaitable<std::map<std::string, Id>>
 Workers::configure(Id masterid, std::map<std::string, std::vector<Id>> builders_by_worker) {
-    auto work_1 = [masterid, wanted = std::move(builders_by_worker)](db::Connection& c) {
-        std::map<std::string, Id> ids;
-        c.execute("DELETE FROM configured_workers WHERE buildermasterid IN (SELECT id FROM "
-                  "builder_masters WHERE masterid = ?)",
-                  params(masterid));
-        for (const auto& [name, builderids] : wanted) {
-            c.execute("INSERT INTO workers (name, info, paused, graceful) VALUES (?, '{}', 0, "
-                      "0) ON CONFLICT DO NOTHING",
-                      params(name));
-            const auto id =
-                c.query_one("SELECT id FROM workers WHERE name = ?", params(name))->integer(0);
-            ids[name] = id;
-            for (auto builderid : builderids)
-                c.execute("INSERT INTO configured_workers (buildermasterid, workerid) SELECT "
-                          "id, ? FROM builder_masters WHERE builderid = ? AND masterid = ? ON "
-                          "CONFLICT DO NOTHING",
-                          params(id, builderid, masterid));
-        }
-        return ids;
+    auto work = [masterid, wanted = std::move(builders_by_worker)](db::Connection& c) {
+        return configure_workers(c, masterid, wanted);
     };
-    co_return co_await context_.db.write(std::move(work_1));
+    co_return co_await context_.db.write(std::move(work));
 }
 
 asio::awaitable<Worker> Workers::connected(Id workerid, Id masterid, boost::json::object info) {

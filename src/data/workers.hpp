@@ -32,6 +32,11 @@ private:
     Context& context_;
 };
 
+// Inside a transaction: makes the master's configured workers exactly `wanted` (name ->
+// builderids of this master); returns name -> workerid.
+std::map<std::string, Id> configure_workers(db::Connection& c, Id masterid,
+                                            const std::map<std::string, std::vector<Id>>& wanted);
+
 // Reads one worker with its connections and configurations, inside a transaction.
 std::optional<Worker> read_worker(db::Connection& c, Id workerid);
 

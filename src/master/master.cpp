@@ -147,14 +147,17 @@ asio::awaitable<void> Master::State::apply(const config::MasterConfig& next) {
     std::vector<data::BuilderSpec> specs;
     for (const auto& builder : next.builders)
         specs.push_back({builder.name, builder.description, builder.tags});
-    auto new_builder_ids = co_await builders.configure(masterid, specs);
-    std::map<std::string, std::vector<data::Id>> builders_by_worker;
+    std::map<std::string, std::vector<std::string>> builders_by_worker;
     for (const auto& worker : next.workers)
         builders_by_worker[worker.name];
     for (const auto& builder : next.builders)
         for (const auto& worker : builder.workers)
-            builders_by_worker[worker].push_back(new_builder_ids.at(builder.name));
-    auto new_worker_ids = co_await workers.configure(masterid, builders_by_worker);
+            builders_by_worker[worker].push_back(builder.name);
+    // One transaction: the stored config changes as a whole or not at all.
+    auto configured =
+        co_await builders.configure(masterid, std::move(specs), std::move(builders_by_worker));
+    auto& new_builder_ids = configured.builder_ids;
+    auto& new_worker_ids = configured.worker_ids;
 
     builder_ids.clear();
     builder_ids.insert(new_builder_ids.begin(), new_builder_ids.end());
