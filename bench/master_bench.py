@@ -1,0 +1,668 @@
+#!/usr/bin/python3
+"""Master benchmark: Kiln's master (`kiln`) vs the stock Buildbot 3.7 master, side by side in
+the same run, both with the same workers (4 kiln-worker processes each, max_builds=1), so
+that only the master differs. Everything on 127.0.0.1, temp dirs under /tmp.
+
+Workloads (each master on a fresh base directory per run; the order of the masters alternates
+from run to run; --repeat runs, min and median reported):
+  trivial  --builds forced builds (default 400) of a builder with one shell step `true`, all
+           submitted at once, run on the 4 workers: builds/s (first submission -> all
+           buildsets complete, polled every 0.1 s), master CPU ms per build (utime+stime of
+           the master process, /proc/<pid>/stat fields 14-15, all threads, from before the
+           first submission to the end; includes handling the submissions), master VmHWM.
+  output   one build of one step printing BYTES bytes of 'x' in 100-character lines
+           (`head -c BYTES /dev/zero | tr '\\0' x | fold -w 100`, log = BYTES*1.01 bytes):
+           log MB/s = log bytes / build wall time (build row seen -> build complete, polled every
+           0.02 s), master CPU s (and per 100 MB of log), master VmRSS before / peak during
+           (sampled every 0.02 s) / VmHWM before and after.
+
+Forcing builds (the cheapest stock way on each side, one request per build):
+  Kiln      one JSON line {"command":"force","builder":...} per connection on the control
+            socket DIR/kiln.sock (what `kiln force` sends), from this process.
+  Buildbot  the REST API's JSON-RPC, POST /api/v2/forceschedulers/force
+            {"method":"force","params":{"builderid":N}} on one keep-alive HTTP connection
+            (the stock ForceScheduler; see bench/bench_master_forced.cfg for the www
+            placeholder that Debian's package needs).
+Completion is read from each master's SQLite DB (buildsets.complete, builds.results), with
+read-only connections.
+
+usage:
+  /usr/bin/python3 bench/master_bench.py --kiln build/release/app/kiln \
+      --kiln-worker build/release/app/kiln-worker            # 3 runs, 400 builds, 200 MB
+  ... --quick                                 # 1 run, 100 builds, 50 MB (Buildbot 10 MB)
+  ... --bb-log-mb 20   (Buildbot ingests ~6.5 MB/s here: its output workload is smaller by
+                        default; MB/s and CPU per 100 MB do not depend on the size)
+Writes JSON to bench/results/master-<time>.json (or --out) and prints a markdown table with
+the Buildbot/Kiln ratios.
+"""
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BB_CFG = os.path.join(HERE, 'bench_master_forced.cfg')
+BUILDBOT = '/usr/bin/buildbot'
+HOST = '127.0.0.1'
+WORKER_PASS = 'bench-pass'
+CLK_TCK = os.sysconf('SC_CLK_TCK')
+POLL = 0.1          # trivial workload: completion polled every 0.1 s
+POLL_OUTPUT = 0.02  # output workload: build state and VmRSS sampled every 0.02 s
+
+STARTED = []   # every Popen this script started (only these are ever signalled)
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(*args):
+    print(time.strftime('%H:%M:%S'), *args, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# /proc
+# ---------------------------------------------------------------------------------------------
+def proc_cpu_s(pid, children=False):
+    """utime+stime (+cutime+cstime) of pid in seconds, all threads."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    ticks = [int(x) for x in fields[11:15]]   # fields 14-17 of stat(5)
+    return sum(ticks if children else ticks[:2]) / CLK_TCK
+
+
+def proc_mem_kb(pid):
+    """{'VmRSS': kB, 'VmHWM': kB} of pid."""
+    out = {}
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            key = line.split(':', 1)[0]
+            if key in ('VmRSS', 'VmHWM'):
+                out[key] = int(line.split()[1])
+    return out
+
+
+def host_busy_s():
+    with open('/proc/stat') as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK
+
+
+def free_ports(n):
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind((HOST, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def port_open(port):
+    with contextlib.suppress(OSError):
+        with socket.create_connection((HOST, port), timeout=1):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# processes
+# ---------------------------------------------------------------------------------------------
+class Proc:
+    def __init__(self, argv, log_path, cwd=None, env=None):
+        self.log_path = log_path
+        self.log_file = open(log_path, 'wb')
+        self.popen = subprocess.Popen(argv, stdout=self.log_file, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, cwd=cwd, env=env,
+                                      start_new_session=True)
+        self.pid = self.popen.pid
+        STARTED.append(self)
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def output(self):
+        with contextlib.suppress(OSError):
+            with open(self.log_path, 'rb') as f:
+                return f.read().decode(errors='replace')
+        return ''
+
+    def stop(self, timeout=30):
+        """SIGTERM our process (and its own session: nothing else is in it), then SIGKILL."""
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.pid, signal.SIGKILL)
+                self.popen.wait(10)
+        else:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)   # leftovers of its session, if any
+        self.log_file.close()
+
+
+def run_tool(argv, cwd=None, env=None, timeout=120):
+    r = subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    if r.returncode != 0:
+        raise BenchError(f'{argv[0]} {argv[1]} failed (rc {r.returncode}):\n'
+                         f'{r.stdout.decode(errors="replace")[-3000:]}')
+    return r.stdout.decode(errors='replace')
+
+
+# ---------------------------------------------------------------------------------------------
+# masters
+# ---------------------------------------------------------------------------------------------
+class Master:
+    kind = '?'
+
+    def __init__(self, root, nworkers):
+        self.root = os.path.join(root, self.kind)
+        self.basedir = os.path.join(self.root, 'master')
+        self.nworkers = nworkers
+        self.proc = None
+        self.workers = []
+        self._db = None
+        self.worker_port = None
+
+    # --- DB (Buildbot's schema on both sides)
+    def db(self):
+        if self._db is None:
+            path = os.path.join(self.basedir, 'state.sqlite')
+            self._db = sqlite3.connect(f'file:{path}?mode=ro', uri=True, timeout=10,
+                                       isolation_level=None, check_same_thread=False)
+        return self._db
+
+    def query(self, sql, args=()):
+        for _ in range(100):
+            try:
+                return self.db().execute(sql, args).fetchall()
+            except sqlite3.OperationalError as e:
+                if 'locked' not in str(e) and 'busy' not in str(e):
+                    raise
+                time.sleep(0.05)
+        raise BenchError(f'{self.kind}: database stayed locked: {sql}')
+
+    def scalar(self, sql, args=()):
+        return self.query(sql, args)[0][0]
+
+    # --- workers
+    def start_workers(self, kiln_worker):
+        for i in range(1, self.nworkers + 1):
+            wdir = os.path.join(self.root, f'w{i}')
+            run_tool([kiln_worker, 'create', wdir, '--master', f'{HOST}:{self.worker_port}',
+                      '--name', f'w{i}', '--password', WORKER_PASS])
+            self.workers.append(Proc([kiln_worker, 'run', wdir], wdir + '.console.log',
+                                     cwd=wdir))
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            self.check_alive()
+            n = self.scalar('select count(distinct workerid) from connected_workers')
+            if n == self.nworkers:
+                time.sleep(1.0)   # let them settle (builder dirs prepared etc.)
+                return
+            time.sleep(0.2)
+        raise BenchError(f'{self.kind}: workers not all attached after 90 s')
+
+    def check_alive(self):
+        if self.proc is not None and not self.proc.alive():
+            raise BenchError(f'{self.kind} master exited (rc {self.proc.popen.returncode}):\n'
+                             f'{self.proc.output()[-3000:]}')
+        for w in self.workers:
+            if not w.alive():
+                raise BenchError(f'{self.kind}: a worker exited:\n{w.output()[-2000:]}')
+
+    def workers_cpu_s(self):
+        return sum(proc_cpu_s(w.pid, children=True) for w in self.workers)
+
+    def stop(self):
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        for w in self.workers:
+            w.stop(timeout=15)
+        self.workers = []
+        if self.proc is not None:
+            self.proc.stop(timeout=60)
+            self.proc = None
+
+
+class KilnMaster(Master):
+    kind = 'kiln'
+
+    def __init__(self, root, nworkers, binary, log_bytes):
+        super().__init__(root, nworkers)
+        self.binary = binary
+        self.log_bytes = log_bytes
+
+    def config(self):
+        workers = ',\n    '.join(
+            f'k.worker{{ name = "w{i}", password = "{WORKER_PASS}", max_builds = 1 }}'
+            for i in range(1, self.nworkers + 1))
+        names = ', '.join(f'"w{i}"' for i in range(1, self.nworkers + 1))
+        output_cmd = f"head -c {self.log_bytes} /dev/zero | tr '\\\\0' x | fold -w 100"
+        return f'''-- generated by bench/master_bench.py
+local k = require "kiln"
+return {{
+  title = "master-bench",
+  db = {{ url = "sqlite:state.sqlite" }},
+  protocols = {{ worker = {{ port = {self.worker_port} }} }},
+  collapse_requests = false,
+  workers = {{
+    {workers},
+  }},
+  builders = {{
+    k.builder{{ name = "trivial", workers = {{ {names} }}, collapse_requests = false,
+               steps = {{ k.shell{{ name = "true", command = {{ "true" }}, log_environ = false }} }} }},
+    k.builder{{ name = "output", workers = {{ {names} }}, collapse_requests = false,
+               steps = {{ k.shell{{ name = "output", command = "{output_cmd}",
+                                    log_environ = false }} }} }},
+  }},
+  schedulers = {{ k.force{{ name = "force", builders = {{ "trivial", "output" }} }} }},
+}}
+'''
+
+    def start(self):
+        os.makedirs(self.root)
+        run_tool([self.binary, 'create-master', self.basedir])
+        env = dict(os.environ, KILN_WORKER_BIND=HOST)
+        for _ in range(3):
+            self.worker_port, = free_ports(1)
+            with open(os.path.join(self.basedir, 'master.lua'), 'w') as f:
+                f.write(self.config())
+            self.proc = Proc([self.binary, 'start', self.basedir, '--foreground'],
+                             os.path.join(self.root, 'master.console.log'), cwd=self.basedir,
+                             env=env)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and self.proc.alive():
+                if (os.path.exists(os.path.join(self.basedir, 'kiln.sock'))
+                        and port_open(self.worker_port)):
+                    return
+                time.sleep(0.1)
+            out = self.proc.output()
+            self.proc.stop()
+            if 'in use' not in out:
+                raise BenchError(f'kiln master did not start:\n{out[-3000:]}')
+        raise BenchError('kiln master: no free port')
+
+    def force(self, builder):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(60)
+            s.connect(os.path.join(self.basedir, 'kiln.sock'))
+            s.sendall(json.dumps({'command': 'force', 'builder': builder,
+                                  'reason': 'bench'}).encode() + b'\n')
+            buf = b''
+            while not buf.endswith(b'\n'):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        reply = json.loads(buf)
+        if not reply.get('ok'):
+            raise BenchError(f'kiln force {builder}: {reply}')
+
+
+class BuildbotMaster(Master):
+    kind = 'buildbot'
+
+    def __init__(self, root, nworkers, log_bytes):
+        super().__init__(root, nworkers)
+        self.log_bytes = log_bytes
+        self.www_port = None
+        self.http = None
+        self.builderids = {}
+
+    def start(self):
+        os.makedirs(self.root)
+        run_tool([BUILDBOT, 'create-master', '-q', self.basedir])
+        shutil.copyfile(BB_CFG, os.path.join(self.basedir, 'master.cfg'))
+        twistd_log = os.path.join(self.basedir, 'twistd.log')
+        for _ in range(3):
+            self.worker_port, self.www_port = free_ports(2)
+            env = dict(os.environ, BBREF_MSGPACK_PORT=str(self.worker_port),
+                       BENCH_WWW_PORT=str(self.www_port), BENCH_WORKERS=str(self.nworkers),
+                       BENCH_WORKER_PASS=WORKER_PASS, BENCH_LOG_BYTES=str(self.log_bytes))
+            self.proc = Proc([BUILDBOT, 'start', '--nodaemon', self.basedir],
+                             os.path.join(self.root, 'master.console.log'), cwd=self.basedir,
+                             env=env)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and self.proc.alive():
+                with contextlib.suppress(OSError):
+                    with open(twistd_log) as f:
+                        if 'BuildMaster is running' in f.read():
+                            break
+                time.sleep(0.2)
+            if self.proc.alive() and port_open(self.www_port) and port_open(self.worker_port):
+                self.http = http.client.HTTPConnection(HOST, self.www_port, timeout=120)
+                builders = self.get('/api/v2/builders')['builders']
+                self.builderids = {b['name']: b['builderid'] for b in builders}
+                return
+            out = self.proc.output()
+            with contextlib.suppress(OSError):
+                out += open(twistd_log).read()[-3000:]
+            self.proc.stop()
+            if 'in use' not in out:
+                raise BenchError(f'buildbot master did not start:\n{out[-4000:]}')
+            with contextlib.suppress(OSError):
+                os.rename(twistd_log, twistd_log + '.failed')
+        raise BenchError('buildbot master: no free port')
+
+    def get(self, path):
+        self.http.request('GET', path)
+        r = self.http.getresponse()
+        return json.loads(r.read())
+
+    def force(self, builder):
+        body = json.dumps({'jsonrpc': '2.0', 'method': 'force', 'id': 1,
+                           'params': {'builderid': self.builderids[builder],
+                                      'reason': 'bench'}})
+        self.http.request('POST', '/api/v2/forceschedulers/force', body=body,
+                          headers={'Content-Type': 'application/json'})
+        r = self.http.getresponse()
+        reply = json.loads(r.read())
+        if r.status != 200 or 'result' not in reply:
+            raise BenchError(f'buildbot force {builder}: HTTP {r.status} {reply}')
+
+    def stop(self):
+        if self.http is not None:
+            self.http.close()
+            self.http = None
+        super().stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# workloads
+# ---------------------------------------------------------------------------------------------
+def bench_trivial(m, nbuilds):
+    mpid = m.proc.pid
+    b0 = m.scalar('select coalesce(max(id), 0) from buildsets')
+    mem0 = proc_mem_kb(mpid)
+    c0, w0, h0 = proc_cpu_s(mpid), m.workers_cpu_s(), host_busy_s()
+    t0 = time.monotonic()
+    for _ in range(nbuilds):
+        m.force('trivial')
+    t_submitted = time.monotonic()
+    deadline = t0 + 3600
+    while True:
+        done = m.scalar('select count(*) from buildsets where id > ? and complete = 1', (b0,))
+        if done >= nbuilds:
+            break
+        if time.monotonic() > deadline:
+            raise BenchError(f'{m.kind}: {done}/{nbuilds} trivial builds after 1 h')
+        m.check_alive()
+        time.sleep(POLL)
+    t1 = time.monotonic()
+    c1, w1, h1 = proc_cpu_s(mpid), m.workers_cpu_s(), host_busy_s()
+    mem1 = proc_mem_kb(mpid)
+    wall = t1 - t0
+    rows = m.query('select b.results, count(*) from builds b join buildrequests r on '
+                   'b.buildrequestid = r.id where r.buildsetid > ? group by b.results', (b0,))
+    results = {str(r): n for r, n in rows}
+    per_worker = dict(m.query('select w.name, count(*) from builds b join workers w on '
+                              'b.workerid = w.id join buildrequests r on b.buildrequestid = r.id'
+                              ' where r.buildsetid > ? group by w.name', (b0,)))
+    ok = results == {'0': nbuilds}
+    other = ((h1 - h0) - (c1 - c0) - (w1 - w0)) / wall
+    return {
+        'ok': ok, 'builds': nbuilds, 'results': results, 'builds_per_worker': per_worker,
+        'wall_s': wall, 'submit_s': t_submitted - t0, 'builds_per_s': nbuilds / wall,
+        'master_cpu_s': c1 - c0, 'master_cpu_ms_per_build': 1000 * (c1 - c0) / nbuilds,
+        'master_util': (c1 - c0) / wall,
+        'workers_cpu_ms_per_build': 1000 * (w1 - w0) / nbuilds,
+        'rss_before_mb': mem0['VmRSS'] / 1024, 'rss_after_mb': mem1['VmRSS'] / 1024,
+        'hwm_after_mb': mem1['VmHWM'] / 1024, 'other_cpu_cores': other,
+    }
+
+
+def bench_output(m, nbytes):
+    mpid = m.proc.pid
+    log_bytes = nbytes + nbytes // 100          # fold -w 100: one '\n' per 100 characters
+    b0 = m.scalar('select coalesce(max(id), 0) from builds')
+    mem0 = proc_mem_kb(mpid)
+    c0, w0, h0 = proc_cpu_s(mpid), m.workers_cpu_s(), host_busy_s()
+    t0 = time.monotonic()
+    m.force('output')
+    t_start = None
+    rss_peak = mem0['VmRSS']
+    deadline = t0 + 7200
+    while True:
+        rss_peak = max(rss_peak, proc_mem_kb(mpid)['VmRSS'])
+        row = m.query('select id, complete_at, results from builds where id > ? '
+                      'order by id limit 1', (b0,))
+        now = time.monotonic()
+        if row:
+            if t_start is None:
+                t_start = now
+            if row[0][1] is not None:
+                t_end = now
+                break
+        if now > deadline:
+            raise BenchError(f'{m.kind}: output build not done after 2 h')
+        m.check_alive()
+        time.sleep(POLL_OUTPUT)
+    c1, w1, h1 = proc_cpu_s(mpid), m.workers_cpu_s(), host_busy_s()
+    mem1 = proc_mem_kb(mpid)
+    buildid, _, result = row[0]
+    lines = m.query('select l.num_lines from logs l join steps s on l.stepid = s.id '
+                    "where s.buildid = ? and s.name = 'output' and l.name = 'stdio'",
+                    (buildid,))
+    num_lines = lines[0][0] if lines else None
+    expect_lines = -(-nbytes // 100)
+    wall = t_end - t_start
+    other = ((h1 - h0) - (c1 - c0) - (w1 - w0)) / (time.monotonic() - t0)
+    return {
+        'ok': result == 0 and num_lines is not None and num_lines >= expect_lines,
+        'result': result, 'bytes': nbytes, 'log_bytes': log_bytes, 'log_lines': num_lines,
+        'expected_lines': expect_lines,
+        'wall_s': wall, 'trigger_to_end_s': t_end - t0,
+        'mb_per_s': log_bytes / 1e6 / wall,
+        'master_cpu_s': c1 - c0, 'master_cpu_s_per_100mb': (c1 - c0) / (log_bytes / 1e8),
+        'master_util': (c1 - c0) / wall, 'workers_cpu_s': w1 - w0,
+        'rss_before_mb': mem0['VmRSS'] / 1024, 'rss_peak_mb': rss_peak / 1024,
+        'rss_growth_mb': (rss_peak - mem0['VmRSS']) / 1024,
+        'rss_after_mb': mem1['VmRSS'] / 1024,
+        'hwm_before_mb': mem0['VmHWM'] / 1024, 'hwm_after_mb': mem1['VmHWM'] / 1024,
+        'other_cpu_cores': other,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+def stats(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return {'min': None, 'median': None, 'max': None}
+    return {'min': min(values), 'median': statistics.median(values), 'max': max(values)}
+
+
+def fmt(v, nd=2):
+    if v is None:
+        return '-'
+    if abs(v) >= 100:
+        return f'{v:.0f}'
+    return f'{v:.{nd}f}'
+
+
+def _on_sigterm(signum, frame):
+    raise KeyboardInterrupt('SIGTERM')
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--kiln', default=os.environ.get('KILN'), help='kiln binary ($KILN)')
+    ap.add_argument('--kiln-worker', default=os.environ.get('KILN_WORKER'),
+                    help='kiln-worker binary ($KILN_WORKER)')
+    ap.add_argument('--repeat', type=int, default=3, help='runs per master (3)')
+    ap.add_argument('--builds', type=int, default=400, help='trivial builds per run (400)')
+    ap.add_argument('--workers', type=int, default=4, help='workers per master (4)')
+    ap.add_argument('--log-mb', type=float, default=200,
+                    help='output workload on Kiln, MB of characters (200)')
+    ap.add_argument('--bb-log-mb', type=float, default=50,
+                    help='output workload on Buildbot, MB (50; ~8 s at Buildbot\'s ~6.5 MB/s)')
+    ap.add_argument('--quick', action='store_true',
+                    help='1 run, 100 builds, 50 MB on Kiln, 10 MB on Buildbot')
+    ap.add_argument('--only', choices=['kiln', 'buildbot'], help='run one master only')
+    ap.add_argument('--skip', choices=['trivial', 'output'], action='append', default=[])
+    ap.add_argument('--out', help='JSON results (default bench/results/master-<time>.json)')
+    ap.add_argument('--keep', action='store_true', help='keep the temp dir')
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.repeat, args.builds, args.log_mb, args.bb_log_mb = 1, 100, 50, 10
+    for name, path in (('--kiln', args.kiln), ('--kiln-worker', args.kiln_worker)):
+        if not path or not os.access(path, os.X_OK):
+            print(f'error: {name}: not an executable: {path}', file=sys.stderr)
+            return 2
+    args.kiln, args.kiln_worker = os.path.abspath(args.kiln), os.path.abspath(args.kiln_worker)
+    if args.only != 'kiln' and not os.access(BUILDBOT, os.X_OK):
+        print(f'error: {BUILDBOT} missing (apt-get install buildbot)', file=sys.stderr)
+        return 2
+
+    kinds = ['kiln', 'buildbot'] if not args.only else [args.only]
+    sizes = {'kiln': int(args.log_mb * 1e6) // 100 * 100,
+             'buildbot': int(args.bb_log_mb * 1e6) // 100 * 100}
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    root = tempfile.mkdtemp(prefix='kiln-master-bench-', dir='/tmp')
+    results = {k: {'trivial': [], 'output': []} for k in kinds}
+    t_all = time.monotonic()
+    current = None
+    try:
+        for rep in range(args.repeat):
+            order = kinds if rep % 2 == 0 else list(reversed(kinds))
+            for kind in order:
+                run_root = os.path.join(root, f'run{rep + 1}')
+                if kind == 'kiln':
+                    current = KilnMaster(run_root, args.workers, args.kiln, sizes['kiln'])
+                else:
+                    current = BuildbotMaster(run_root, args.workers, sizes['buildbot'])
+                current.start()
+                current.start_workers(args.kiln_worker)
+                idle = proc_mem_kb(current.proc.pid)
+                log(f'[{kind} #{rep + 1}] master pid {current.proc.pid} up, '
+                    f'{args.workers} workers attached, RSS {idle["VmRSS"] / 1024:.1f} MB')
+                if 'trivial' not in args.skip:
+                    r = bench_trivial(current, args.builds)
+                    r['idle_rss_mb'] = idle['VmRSS'] / 1024
+                    results[kind]['trivial'].append(r)
+                    log(f'[{kind} #{rep + 1}] trivial x{args.builds}: ok={r["ok"]} '
+                        f'{r["builds_per_s"]:.1f} builds/s ({r["wall_s"]:.1f} s, submit '
+                        f'{r["submit_s"]:.1f} s), master {r["master_cpu_ms_per_build"]:.2f} '
+                        f'CPU ms/build (util {r["master_util"]:.2f}), workers '
+                        f'{r["workers_cpu_ms_per_build"]:.1f} ms/build, VmHWM '
+                        f'{r["hwm_after_mb"]:.1f} MB, other load {r["other_cpu_cores"]:.2f}'
+                        f' cores, per worker {r["builds_per_worker"]}')
+                if 'output' not in args.skip:
+                    r = bench_output(current, sizes[kind])
+                    results[kind]['output'].append(r)
+                    log(f'[{kind} #{rep + 1}] output {sizes[kind] / 1e6:g} MB: ok={r["ok"]} '
+                        f'{r["mb_per_s"]:.1f} MB/s ({r["wall_s"]:.1f} s), master '
+                        f'{r["master_cpu_s"]:.2f} CPU s (util {r["master_util"]:.2f}), RSS '
+                        f'{r["rss_before_mb"]:.1f} -> peak {r["rss_peak_mb"]:.1f} MB, VmHWM '
+                        f'{r["hwm_before_mb"]:.1f} -> {r["hwm_after_mb"]:.1f} MB, other load '
+                        f'{r["other_cpu_cores"]:.2f} cores')
+                current.stop()
+                current = None
+    finally:
+        if current is not None:
+            with contextlib.suppress(Exception):
+                current.stop()
+        for p in STARTED:
+            with contextlib.suppress(Exception):
+                if p.alive():
+                    p.stop(timeout=10)
+        if args.keep:
+            print(f'kept {root}', file=sys.stderr)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+    metrics = [  # (workload, key, label, higher_is_better)
+        ('trivial', 'builds_per_s', f'trivial: builds/s ({args.builds} builds, '
+                                    f'{args.workers} workers)', True),
+        ('trivial', 'master_cpu_ms_per_build', 'trivial: master CPU ms / build', False),
+        ('trivial', 'hwm_after_mb', 'trivial: master peak RSS (VmHWM) MB', False),
+        ('trivial', 'idle_rss_mb', 'master RSS at start, workers attached, MB', False),
+        ('trivial', 'workers_cpu_ms_per_build', 'trivial: workers CPU ms / build (same '
+                                                'kiln-worker)', False),
+        ('output', 'mb_per_s', 'output: log MB/s ingested (wall)', True),
+        ('output', 'master_cpu_s_per_100mb', 'output: master CPU s / 100 MB of log', False),
+        ('output', 'master_util', 'output: master CPU utilisation (cores)', False),
+        ('output', 'rss_growth_mb', 'output: master RSS growth during the build, MB', False),
+        ('output', 'hwm_before_mb', 'output: master VmHWM before, MB', False),
+        ('output', 'hwm_after_mb', 'output: master VmHWM after, MB', False),
+        ('trivial', 'other_cpu_cores', 'trivial: other load on the machine (cores)', False),
+        ('output', 'other_cpu_cores', 'output: other load on the machine (cores)', False),
+    ]
+    summary, rows = {}, []
+    for wl, key, label, hib in metrics:
+        if wl in args.skip:
+            continue
+        st = {k: stats([r.get(key) for r in results[k][wl]]) for k in kinds}
+        ratio = None
+        if len(kinds) == 2 and st['kiln']['median'] and st['buildbot']['median']:
+            kb, bb = st['kiln']['median'], st['buildbot']['median']
+            ratio = kb / bb if hib else bb / kb
+        summary[f'{wl}.{key}'] = dict(st, kiln_advantage=ratio)
+        cells = ' | '.join(f'{fmt(st[k]["min"])} / {fmt(st[k]["median"])} / '
+                           f'{fmt(st[k]["max"])}' for k in kinds)
+        rows.append(f'| {label} | {cells} | {fmt(ratio) + "×" if ratio else "-"} |')
+    ok = all(r['ok'] for k in kinds for wl in ('trivial', 'output') for r in results[k][wl])
+    total = time.monotonic() - t_all
+
+    print(f'\n## Master benchmark ({args.repeat} run(s) each; min / median / max; output '
+          f'workload: ' + ', '.join(f'{k} {sizes[k] / 1e6:g} MB' for k in kinds) + ')\n')
+    print('| metric | ' + ' | '.join(kinds) + ' | Kiln advantage (median) |')
+    print('|---|' + '---|' * len(kinds) + '---|')
+    print('\n'.join(rows))
+    print('\nKiln advantage = Buildbot/Kiln for costs, Kiln/Buildbot for throughputs.')
+    if 'kiln' in kinds:
+        k = summary
+        checks = []
+        if 'trivial' not in args.skip:
+            v = k['trivial.master_cpu_ms_per_build']['kiln']['median']
+            checks.append(f'Kiln master CPU per trivial build {v:.2f} ms (target <= 2 ms): '
+                          f'{"MET" if v <= 2 else "MISSED"}')
+        if 'output' not in args.skip:
+            v = k['output.mb_per_s']['kiln']['median']
+            g = k['output.rss_growth_mb']['kiln']['max']
+            checks.append(f'Kiln log ingestion {v:.1f} MB/s (target >= 150): '
+                          f'{"MET" if v >= 150 else "MISSED"}; RSS growth max {g:.1f} MB')
+        print('\n' + '\n'.join(checks))
+    other = [r['other_cpu_cores'] for k in kinds for wl in ('trivial', 'output')
+             for r in results[k][wl]]
+    if other and max(other) > 0.25:
+        print(f'\nWARNING: other processes used up to {max(other):.2f} of {os.cpu_count()} '
+              f'cores during the runs: wall-time figures are not reliable, CPU times are.')
+    print(f'\nall builds correct: {ok}; total {total:.0f}s')
+
+    out = args.out or os.path.join(HERE, 'results',
+                                   time.strftime('master-%Y%m%d-%H%M%S.json'))
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, 'w') as f:
+        json.dump({'config': {'masters': kinds, 'repeat': args.repeat, 'builds': args.builds,
+                              'workers': args.workers, 'output_bytes': sizes,
+                              'clk_tck': CLK_TCK, 'cpus': os.cpu_count(),
+                              'argv': sys.argv, 'kiln': args.kiln,
+                              'kiln_worker': args.kiln_worker},
+                   'runs': results, 'summary': summary, 'all_ok': ok,
+                   'total_s': total}, f, indent=1)
+    print(f'results: {out}')
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
