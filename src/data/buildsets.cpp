@@ -211,16 +211,18 @@ asio::awaitable<AddedBuildset> Buildsets::add(NewBuildset spec) {
     co_return outcome.added;
 }
 
-asio::awaitable<std::vector<BuildRequest>> Buildsets::pending(Id builderid) {
-    auto work2 = [builderid](db::Connection& c) {
+asio::awaitable<std::vector<BuildRequest>> Buildsets::pending(Id builderid, int limit) {
+    auto work = [builderid, limit](db::Connection& c) {
         std::vector<BuildRequest> requests;
-        c.query(select_requests("br.builderid = ? AND br.complete = 0 AND cl.brid IS NULL ORDER "
-                                "BY br.priority DESC, br.id"),
-                params(builderid),
+        std::string sql =
+            select_requests("br.builderid = ? AND br.complete = 0 AND cl.brid IS NULL "
+                            "ORDER BY br.priority DESC, br.id");
+        if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+        c.query(sql, params(builderid),
                 [&](const db::Row& row) { requests.push_back(read_request(row)); });
         return requests;
     };
-    co_return co_await context_.db.read(std::move(work2));
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<std::vector<Id>> Buildsets::builders_with_pending() {

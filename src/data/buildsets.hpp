@@ -50,8 +50,9 @@ public:
     // transaction, then announces buildrequests/N/new and buildsets/N/new.
     boost::asio::awaitable<AddedBuildset> add(NewBuildset buildset);
 
-    // Unclaimed, incomplete requests of a builder, highest priority then oldest first.
-    boost::asio::awaitable<std::vector<BuildRequest>> pending(Id builderid);
+    // Unclaimed, incomplete requests of a builder, highest priority then oldest first; at
+    // most limit of them (0: all).
+    boost::asio::awaitable<std::vector<BuildRequest>> pending(Id builderid, int limit = 0);
     // Builders that have pending requests.
     boost::asio::awaitable<std::vector<Id>> builders_with_pending();
     // Claims the requests for the master; false (nothing claimed) if any is already claimed.

@@ -137,7 +137,7 @@ std::string force_identifier(std::string_view name, std::size_t max_length) {
                         (c >= '0' && c <= '9') || c == '_' || c == '-';
         result += ok ? c : '_';
     }
-    if (result.empty()) result = "_";
+    if (result.empty()) result.assign(1, '_');
     return result;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -110,9 +111,22 @@ std::size_t line_offset(std::string_view content, std::int64_t n) {
     return offset;
 }
 
-std::int64_t count_lines(std::string_view content) {
-    return static_cast<std::int64_t>(std::count(content.begin(), content.end(), '\n')) + 1;
+// memchr is vectorised in glibc; a byte loop here was a quarter of the master's log CPU.
+std::int64_t count_newlines(std::string_view text) {
+    std::int64_t count = 0;
+    const char* p = text.data();
+    const char* end = p + text.size();
+    while (p < end) {
+        const auto* found =
+            static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+        if (!found) break;
+        ++count;
+        p = found + 1;
+    }
+    return count;
 }
+
+std::int64_t count_lines(std::string_view content) { return count_newlines(content) + 1; }
 
 // The longest prefix of at most limit bytes that does not end inside a UTF-8 sequence.
 // text.size() > limit.
@@ -153,7 +167,7 @@ LogAppendResult append_log_lines(Connection& connection, std::int64_t logid, std
         throw std::invalid_argument("append to log " + std::to_string(logid) + " at line " +
                                     std::to_string(first_line) + ", but it holds " +
                                     std::to_string(stored) + " lines");
-    const auto line_count = static_cast<std::int64_t>(std::count(text.begin(), text.end(), '\n'));
+    const auto line_count = count_newlines(text);
     const LogAppendResult result{first_line, first_line + line_count - 1,
                                  std::max(stored, first_line + line_count)};
     if (stored >= result.num_lines) return result;  // nothing new (or a full resend)

@@ -449,6 +449,8 @@ asio::awaitable<beast::tcp_stream> connect_tcp(const WebSocketClientOptions& opt
     stream.expires_at(deadline);
     auto [ec, endpoint] = co_await stream.async_connect(endpoints, use_tuple);
     if (ec) throw system_error(ec, "connecting to " + host_header(options));
+    // Small protocol messages must not wait for the peer's delayed ACK (Nagle: ~40 ms each).
+    stream.socket().set_option(tcp::no_delay(true), ec);
     stream.expires_never();
     co_return stream;
 }
@@ -646,6 +648,7 @@ struct WebSocketServer::Impl : std::enable_shared_from_this<Impl> {
 
     void spawn_connection(tcp::socket socket) {
         error_code ec;
+        socket.set_option(tcp::no_delay(true), ec);  // see connect_tcp()
         const auto remote = socket.remote_endpoint(ec);
         if (ec) {
             spdlog::debug("websocket server: connection gone before setup: {}", ec.message());

@@ -68,8 +68,12 @@ asio::awaitable<void> BuildRequestDistributor::distribute() {
     for (auto builderid : builderids) {
         auto found = builders_.find(builderid);
         if (found == builders_.end()) continue;  // not a builder of this master (now)
-        if (workers_.available(found->second.workers).empty()) continue;
-        const auto requests = co_await services_.buildsets.pending(builderid);
+        const auto free_workers = workers_.available(found->second.workers).size();
+        if (free_workers == 0) continue;
+        // Only as many as could start now (with room for can_start_build refusals): a long
+        // queue is not re-read on every wake-up.
+        const auto limit = static_cast<int>(std::max<std::size_t>(16, 4 * free_workers));
+        const auto requests = co_await services_.buildsets.pending(builderid, limit);
         for (const auto& request : requests) {
             if (!is_accepting_) co_return;
             found = builders_.find(builderid);  // the config may have changed meanwhile
