@@ -16,7 +16,7 @@ namespace kiln::db {
 
 namespace {
 
-constexpr int kZstdLevel = 3;
+constexpr int kZstdLevel = 1;  // fast; logs compress well even so
 // A chunk never holds more than kMaxLogChunkBytes; this only guards against a corrupt
 // frame header asking for a huge buffer.
 constexpr unsigned long long kMaxDecodedChunkBytes = 16ULL << 20;

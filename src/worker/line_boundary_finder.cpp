@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "worker/line_boundary_finder.hpp"
 
+#include <cstdint>
+#include <cstring>
 #include <utility>
 
 namespace kiln::worker {
@@ -52,6 +54,20 @@ std::size_t advance(std::string_view s, std::size_t from, std::size_t count) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// Length of the run of ASCII bytes starting at s[from], eight bytes at a time.
+std::size_t ascii_run(std::string_view s, std::size_t from) {
+    std::size_t i = from;
+    while (s.size() - i >= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, s.data() + i, sizeof word);
+        if (word & 0x8080808080808080ull) break;
+        i += 8;
+    }
+    while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80)
+        ++i;
+    return i - from;
+}
+
 // Length of an ANSI sequence the stock newline_re replaces, starting at s[i] == ESC; 0 if none.
 std::size_t ansi_newline_length(std::string_view s, std::size_t i) {
     if (i + 1 >= s.size() || s[i + 1] != '[') return 0;
@@ -76,6 +92,15 @@ std::string normalise_newlines(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
+        // Copy up to the next byte the substitutions care about in one piece.
+        std::size_t plain = i;
+        while (plain < s.size() && s[plain] != '\r' && s[plain] != '\x1b' && s[plain] != '\b')
+            ++plain;
+        if (plain > i) {
+            out.append(s.data() + i, plain - i);
+            i = plain;
+            if (i == s.size()) break;
+        }
         char c = s[i];
         if (c == '\r') {
             if (i + 1 == s.size()) {
@@ -123,7 +148,10 @@ std::string Utf8Decoder::decode(std::string_view bytes, bool is_final) {
     while (i < input.size()) {
         auto lead = static_cast<unsigned char>(input[i]);
         if (lead < 0x80) {
-            out += input[i++];
+            // Copy a whole ASCII run at once (most output is ASCII).
+            const auto run = ascii_run(input, i);
+            out.append(input.data() + i, run);
+            i += run;
             continue;
         }
         std::size_t length = sequence_length(lead);
