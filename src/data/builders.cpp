@@ -144,10 +144,10 @@ Builders::configure(Id masterid, std::vector<BuilderSpec> specs,
 }
 
 asio::awaitable<std::optional<Builder>> Builders::get(Id builderid) {
-    auto work_1 = [builderid](db::Connection& c) {
+    auto work = [builderid](db::Connection& c) {
         return select_builder(c, "id = ?", db::Field(builderid));
     };
-    co_return co_await context_.db.read(std::move(work_1));
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<std::optional<Builder>> Builders::find(std::string name) {

@@ -239,7 +239,7 @@ asio::awaitable<std::vector<Id>> Buildsets::builders_with_pending() {
 
 asio::awaitable<bool> Buildsets::claim(std::vector<Id> brids, Id masterid) {
     const auto now = context_.now();
-    auto work_1 = [&brids, masterid,
+    auto work = [&brids, masterid,
                    now](db::Connection& c) -> std::optional<std::vector<BuildRequest>> {
         try {
             return c.with_savepoint([&] {
@@ -256,7 +256,7 @@ asio::awaitable<bool> Buildsets::claim(std::vector<Id> brids, Id masterid) {
             return std::nullopt;  // another build or master has one of them
         }
     };
-    auto claimed = co_await context_.db.write(std::move(work_1));
+    auto claimed = co_await context_.db.write(std::move(work));
     if (!claimed) co_return false;
     for (const auto& request : *claimed)
         announce(context_.bus, request, "claimed");

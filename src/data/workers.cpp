@@ -62,14 +62,14 @@ Workers::configure(Id masterid, std::map<std::string, std::vector<Id>> builders_
 }
 
 asio::awaitable<Worker> Workers::connected(Id workerid, Id masterid, boost::json::object info) {
-    auto work_2 = [workerid, masterid, text = detail::to_json_text(info)](db::Connection& c) {
+    auto work = [workerid, masterid, text = detail::to_json_text(info)](db::Connection& c) {
         c.execute("UPDATE workers SET info = ? WHERE id = ?", params(text, workerid));
         c.execute("INSERT INTO connected_workers (masterid, workerid) VALUES (?, ?) ON "
                   "CONFLICT DO NOTHING",
                   params(masterid, workerid));
         return *read_worker(c, workerid);
     };
-    auto worker = co_await context_.db.write(std::move(work_2));
+    auto worker = co_await context_.db.write(std::move(work));
     announce(context_.bus, worker, "connected");
     co_return worker;
 }
