@@ -35,8 +35,17 @@ bool second_byte_ok(unsigned char lead, unsigned char c) {
 // Length of `s` from `from` to `to` in code points.
 std::size_t code_points(std::string_view s) {
     std::size_t n = 0;
-    for (char c : s)
-        if (!is_continuation(static_cast<unsigned char>(c))) ++n;
+    std::size_t i = 0;
+    // Eight ASCII bytes are eight code points (most output is ASCII).
+    while (s.size() - i >= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, s.data() + i, sizeof word);
+        if (word & 0x8080808080808080ull) break;
+        n += 8;
+        i += 8;
+    }
+    for (; i < s.size(); ++i)
+        if (!is_continuation(static_cast<unsigned char>(s[i]))) ++n;
     return n;
 }
 

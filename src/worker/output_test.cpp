@@ -159,6 +159,35 @@ TEST(UpdateBuffer, splits_output_larger_than_a_buffer_at_line_boundaries) {
     EXPECT_EQ(joined, big.text);
 }
 
+TEST(UpdateBuffer, split_parts_carry_newline_positions_in_code_points_of_their_own_text) {
+    UpdateBuffer buffer(100);
+    LineChunk big;
+    std::int64_t chars = 0;
+    for (int i = 0; i < 20; ++i) {
+        const std::string line = "\xc3\xa9" + std::string(static_cast<std::size_t>(10 + i), 'x') + "\n";
+        big.text += line;
+        chars += 1 + 10 + i + 1;  // 'é' is one code point
+        big.newline_positions.push_back(chars - 1);
+        big.line_times.push_back(i);
+    }
+    buffer.add_lines("stdout", big);
+    buffer.flush();
+    int parts = 0;
+    for (const auto& batch : buffer.take_ready()) {
+        auto part = LineChunk::from_value(batch[0].second);
+        ASSERT_TRUE(part);
+        std::vector<std::int64_t> expected;
+        std::int64_t count = 0;
+        for (char c : part->text) {
+            if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++count;
+            if (c == '\n') expected.push_back(count - 1);
+        }
+        EXPECT_EQ(part->newline_positions, expected);
+        ++parts;
+    }
+    EXPECT_GT(parts, 2);
+}
+
 TEST(ShellEnvironment, merges_lists_pythonpath_nil_and_braced_variables_as_the_stock_worker) {
     std::map<std::string, std::string> worker_env = {
         {"HOME", "/root"}, {"PATH", "/usr/bin"}, {"DROP", "x"}};

@@ -47,12 +47,18 @@ void UpdateBuffer::add(Entry entry, std::size_t size) {
     // oversized output alone, which doubles the number of updates for large reads).
     const auto& lines = *entry.lines;
     const std::size_t count = lines.line_times.size();
+    // The chunk's own newline positions (code points) give each part's positions without
+    // decoding the text again, when there is one per line.
+    const bool has_positions = lines.newline_positions.size() == count;
     std::size_t line_start = 0;  // byte offset in text
     std::size_t index = 0;       // line index
     while (line_start < lines.text.size()) {
         LineChunk part;
         std::size_t part_size = 0;
         std::int64_t chars = 0;
+        const std::int64_t part_base = has_positions && index > 0 && index <= count
+                                           ? lines.newline_positions[index - 1] + 1
+                                           : 0;
         const std::size_t budget = space_left();
         while (line_start < lines.text.size()) {
             auto end = lines.text.find('\n', line_start);
@@ -62,8 +68,12 @@ void UpdateBuffer::add(Entry entry, std::size_t size) {
             if (part_size + line_size > budget && !alone) break;
             std::string_view line(lines.text.data() + line_start, end - line_start);
             part.text.append(line);
-            for (char c : line)
-                if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++chars;
+            if (has_positions && index < count) {
+                chars = lines.newline_positions[index] - part_base + 1;
+            } else {
+                for (char c : line)
+                    if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++chars;
+            }
             part.newline_positions.push_back(chars - 1);
             part.line_times.push_back(index < count ? lines.line_times[index] : 0.0);
             part_size += line_size;
