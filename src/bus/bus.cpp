@@ -23,7 +23,8 @@ RoutingKey parse_key(std::string_view path) {
     std::size_t start = 0;
     while (true) {
         auto slash = path.find('/', start);
-        key.emplace_back(path.substr(start, slash == std::string_view::npos ? path.npos : slash - start));
+        key.emplace_back(
+            path.substr(start, slash == std::string_view::npos ? path.npos : slash - start));
         if (slash == std::string_view::npos) break;
         start = slash + 1;
     }
@@ -78,11 +79,13 @@ void Bus::publish(const RoutingKey& key, std::shared_ptr<const boost::json::obje
 
 void Bus::publish(const std::vector<RoutingKey>& keys, boost::json::object payload) {
     auto shared = std::make_shared<const boost::json::object>(std::move(payload));
-    for (const auto& key : keys) publish(key, shared);
+    for (const auto& key : keys)
+        publish(key, shared);
 }
 
 Subscription Bus::subscribe(RoutingKey filter, Handler handler) {
-    auto subscriber = std::make_shared<Subscriber>(Subscriber{std::move(filter), std::move(handler)});
+    auto subscriber =
+        std::make_shared<Subscriber>(Subscriber{std::move(filter), std::move(handler)});
     subscribers_->push_back(subscriber);
     auto token = std::make_shared<Subscription::Token>();
     token->list = subscribers_;

@@ -26,11 +26,11 @@ TEST(Bus, delivers_to_matching_subscribers_in_order) {
     Bus bus;
     std::vector<std::string> seen;
     auto a = bus.subscribe(parse_key("builds/*/new"), [&](const Message& m) {
-        seen.push_back("a:" + format_key(m.key) + ":" + std::to_string(m.payload->at("n").as_int64()));
+        seen.push_back("a:" + format_key(m.key) + ":" +
+                       std::to_string(m.payload->at("n").as_int64()));
     });
-    auto b = bus.subscribe(parse_key("builds/*/*"), [&](const Message& m) {
-        seen.push_back("b:" + format_key(m.key));
-    });
+    auto b = bus.subscribe(parse_key("builds/*/*"),
+                           [&](const Message& m) { seen.push_back("b:" + format_key(m.key)); });
     bus.publish(parse_key("builds/1/new"), payload(1));
     bus.publish(parse_key("builds/1/finished"), payload(2));
     bus.publish(parse_key("steps/1/new"), payload(3));
@@ -62,8 +62,10 @@ TEST(Bus, a_handler_may_unsubscribe_another_during_delivery) {
 TEST(Bus, one_event_under_several_keys_shares_its_payload) {
     Bus bus;
     std::vector<const boost::json::object*> seen;
-    auto s = bus.subscribe(parse_key("*/*/*"), [&](const Message& m) { seen.push_back(m.payload.get()); });
-    bus.publish({parse_key("builds/1/new"), parse_key("workers/2/builds")}, boost::json::object{{"n", 1}});
+    auto s = bus.subscribe(parse_key("*/*/*"),
+                           [&](const Message& m) { seen.push_back(m.payload.get()); });
+    bus.publish({parse_key("builds/1/new"), parse_key("workers/2/builds")},
+                boost::json::object{{"n", 1}});
     ASSERT_EQ(seen.size(), 2u);
     EXPECT_EQ(seen[0], seen[1]);
 }

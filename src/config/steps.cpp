@@ -37,6 +37,13 @@ struct StepSchema {
     std::string_view default_name;
     std::span<const ArgSpec> args;
     std::span<const std::string_view> required;
+    std::span<const ArgSpec> extra_args = {};
+
+    std::vector<ArgSpec> all_args() const {
+        std::vector<ArgSpec> all(args.begin(), args.end());
+        all.insert(all.end(), extra_args.begin(), extra_args.end());
+        return all;
+    }
 };
 
 constexpr ArgSpec kCommandArgs[] = {
@@ -57,26 +64,8 @@ constexpr ArgSpec kCommandArgs[] = {
     {"decode_rc", Arg::decode_rc},
     {"log_environ", Arg::boolean},
 };
-constexpr ArgSpec kSetPropertyFromCommandArgs[] = {
-    {"command", Arg::command},
-    {"workdir", Arg::string},
-    {"env", Arg::env},
-    {"timeout", Arg::number},
-    {"max_time", Arg::number},
-    {"sigterm_time", Arg::number},
-    {"want_stdout", Arg::boolean},
-    {"want_stderr", Arg::boolean},
-    {"usepty", Arg::boolean},
-    {"logfiles", Arg::logfiles},
-    {"log_files", Arg::logfiles},
-    {"lazylogfiles", Arg::boolean},
-    {"interrupt_signal", Arg::signal},
-    {"initial_stdin", Arg::string},
-    {"decode_rc", Arg::decode_rc},
-    {"log_environ", Arg::boolean},
-    {"property", Arg::string},
-    {"strip", Arg::boolean},
-};
+// set_property_from_command takes every shell argument and these.
+constexpr ArgSpec kPropertyFromCommandArgs[] = {{"property", Arg::string}, {"strip", Arg::boolean}};
 constexpr ArgSpec kSetPropertyArgs[] = {{"property", Arg::string}, {"value", Arg::any}};
 constexpr ArgSpec kFileUploadArgs[] = {
     {"workersrc", Arg::string}, {"masterdest", Arg::master_path}, {"mode", Arg::integer},
@@ -108,7 +97,8 @@ constexpr std::string_view kNeedsString[] = {"s", "workerdest"};
 
 constexpr StepSchema kStepSchemas[] = {
     {"shell", "shell", kCommandArgs, kNeedsCommand},
-    {"set_property_from_command", "setproperty", kSetPropertyFromCommandArgs, kNeedsCommand},
+    {"set_property_from_command", "setproperty", kCommandArgs, kNeedsCommand,
+     kPropertyFromCommandArgs},
     {"set_property", "SetProperty", kSetPropertyArgs, kNeedsProperty},
     {"file_upload", "upload", kFileUploadArgs, kNeedsUpload},
     {"directory_upload", "upload", kDirectoryUploadArgs, kNeedsUpload},
@@ -260,7 +250,8 @@ std::optional<StepConfig> parse_step(Reader& reader, const KilnObject& object,
     }
     if (!check_table_argument(reader, object)) return std::nullopt;
     std::vector<std::string_view> known(std::begin(kCommonKeys), std::end(kCommonKeys));
-    for (const auto& arg : schema->args)
+    const auto args = schema->all_args();
+    for (const auto& arg : args)
         known.push_back(arg.key);
     if (schema->type == "set_property_from_command") known.push_back("extract_fn");
     const std::string context = "k." + std::string(schema->type);
@@ -285,7 +276,7 @@ std::optional<StepConfig> parse_step(Reader& reader, const KilnObject& object,
     step.description_done = fields.renderable("description_done");
     step.description_suffix = fields.renderable("description_suffix");
 
-    for (const auto& arg : schema->args) {
+    for (const auto& arg : args) {
         auto value = fields.renderable(arg.key);
         if (!value) continue;
         std::string key(arg.key == "log_files" ? "logfiles" : arg.key);

@@ -50,3 +50,21 @@ TEST(Expected, holds_a_value_or_an_error) {
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().kind, ErrorKind::bad_input);
 }
+
+#include "core/ascii.hpp"
+
+TEST(AsciiRun, stops_at_the_first_non_ascii_byte_whatever_its_alignment) {
+    using kiln::core::ascii_run;
+    EXPECT_EQ(ascii_run(""), 0u);
+    EXPECT_EQ(ascii_run("plain ascii text, longer than eight"), 35u);
+    for (std::size_t at = 0; at < 20; ++at) {
+        std::string text(24, 'a');
+        text[at] = '\xc3';
+        EXPECT_EQ(ascii_run(text), at) << at;
+        EXPECT_EQ(ascii_run(text, at), 0u);
+    }
+    EXPECT_EQ(ascii_run("ab\xc3\xa9"
+                        "cd",
+                        4),
+              2u);
+}

@@ -151,10 +151,10 @@ asio::awaitable<std::optional<Builder>> Builders::get(Id builderid) {
 }
 
 asio::awaitable<std::optional<Builder>> Builders::find(std::string name) {
-    auto work2 = [name](db::Connection& c) {
+    auto work = [name](db::Connection& c) {
         return select_builder(c, "name_hash = ?", db::Field(detail::sha1_hex(name)));
     };
-    co_return co_await context_.db.read(std::move(work2));
+    co_return co_await context_.db.read(std::move(work));
 }
 
 }  // namespace kiln::data

@@ -154,42 +154,42 @@ asio::awaitable<Build> Builds::add(Id builderid, Id buildrequestid, Id workerid,
 }
 
 asio::awaitable<Build> Builds::set_state_string(Id buildid, std::string state_string) {
-    auto work2 = [&](db::Connection& c) {
+    auto work = [&](db::Connection& c) {
         c.execute("UPDATE builds SET state_string = ? WHERE id = ?", params(state_string, buildid));
         return *read_build(c, buildid);
     };
-    auto build = co_await context_.db.write(std::move(work2));
+    auto build = co_await context_.db.write(std::move(work));
     announce(context_.bus, build, "update");
     co_return build;
 }
 
 asio::awaitable<void> Builds::set_properties(Id buildid, core::Properties changed) {
     if (changed.empty()) co_return;
-    auto work3 = [&](db::Connection& c) { write_properties(c, buildid, changed); };
-    co_await context_.db.write(std::move(work3));
+    auto work = [&](db::Connection& c) { write_properties(c, buildid, changed); };
+    co_await context_.db.write(std::move(work));
     context_.bus.publish({{"builds", std::to_string(buildid), "properties", "update"}},
                          changed.to_api());
 }
 
 asio::awaitable<Build> Builds::finish(Id buildid, int results) {
     const auto now = context_.now();
-    auto work4 = [&](db::Connection& c) {
+    auto work = [&](db::Connection& c) {
         c.execute("UPDATE builds SET complete_at = ?, results = ? WHERE id = ?",
                   params(now, results, buildid));
         return *read_build(c, buildid);
     };
-    auto build = co_await context_.db.write(std::move(work4));
+    auto build = co_await context_.db.write(std::move(work));
     announce(context_.bus, build, "finished");
     co_return build;
 }
 
 asio::awaitable<std::optional<Build>> Builds::get(Id buildid) {
-    auto work5 = [buildid](db::Connection& c) { return read_build(c, buildid); };
-    co_return co_await context_.db.read(std::move(work5));
+    auto work = [buildid](db::Connection& c) { return read_build(c, buildid); };
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<core::Properties> Builds::properties(Id buildid) {
-    auto work6 = [buildid](db::Connection& c) {
+    auto work = [buildid](db::Connection& c) {
         core::Properties properties;
         c.query("SELECT name, value, source FROM build_properties WHERE buildid = ?",
                 params(buildid), [&](const db::Row& row) {
@@ -197,11 +197,11 @@ asio::awaitable<core::Properties> Builds::properties(Id buildid) {
                 });
         return properties;
     };
-    co_return co_await context_.db.read(std::move(work6));
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<std::vector<std::int64_t>> Builds::recent_durations(Id builderid, int count) {
-    auto work7 = [builderid, count](db::Connection& c) {
+    auto work = [builderid, count](db::Connection& c) {
         std::vector<std::int64_t> durations;
         c.query("SELECT complete_at - started_at FROM builds WHERE builderid = ? AND results = 0 "
                 "AND complete_at IS NOT NULL ORDER BY id DESC LIMIT ?",
@@ -209,11 +209,11 @@ asio::awaitable<std::vector<std::int64_t>> Builds::recent_durations(Id builderid
                 [&](const db::Row& row) { durations.push_back(row.integer(0)); });
         return durations;
     };
-    co_return co_await context_.db.read(std::move(work7));
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<Step> Builds::add_step(Id buildid, std::string name) {
-    auto work8 = [&](db::Connection& c) {
+    auto work = [&](db::Connection& c) {
         const auto unique = unique_name(c, "SELECT 1 FROM steps WHERE buildid = ? AND name = ?",
                                         buildid, force_identifier(name, 50), 50);
         const auto number =
@@ -226,34 +226,34 @@ asio::awaitable<Step> Builds::add_step(Id buildid, std::string name) {
             params(number, unique, buildid));
         return *read_step(c, stepid);
     };
-    auto step = co_await context_.db.write(std::move(work8));
+    auto step = co_await context_.db.write(std::move(work));
     announce(context_.bus, step, "new");
     co_return step;
 }
 
 asio::awaitable<Step> Builds::start_step(Id stepid) {
     const auto now = context_.now();
-    auto work9 = [&](db::Connection& c) {
+    auto work = [&](db::Connection& c) {
         c.execute("UPDATE steps SET started_at = ? WHERE id = ?", params(now, stepid));
         return *read_step(c, stepid);
     };
-    auto step = co_await context_.db.write(std::move(work9));
+    auto step = co_await context_.db.write(std::move(work));
     announce(context_.bus, step, "started");
     co_return step;
 }
 
 asio::awaitable<Step> Builds::set_step_state_string(Id stepid, std::string state_string) {
-    auto work10 = [&](db::Connection& c) {
+    auto work = [&](db::Connection& c) {
         c.execute("UPDATE steps SET state_string = ? WHERE id = ?", params(state_string, stepid));
         return *read_step(c, stepid);
     };
-    auto step = co_await context_.db.write(std::move(work10));
+    auto step = co_await context_.db.write(std::move(work));
     announce(context_.bus, step, "updated");
     co_return step;
 }
 
 asio::awaitable<Step> Builds::add_step_url(Id stepid, std::string name, std::string url) {
-    auto work11 = [&](db::Connection& c) {
+    auto work = [&](db::Connection& c) {
         auto current = *read_step(c, stepid);
         StepUrl added{name, url};
         if (std::find(current.urls.begin(), current.urls.end(), added) == current.urls.end()) {
@@ -263,40 +263,40 @@ asio::awaitable<Step> Builds::add_step_url(Id stepid, std::string name, std::str
         }
         return current;
     };
-    auto step = co_await context_.db.write(std::move(work11));
+    auto step = co_await context_.db.write(std::move(work));
     announce(context_.bus, step, "updated");
     co_return step;
 }
 
 asio::awaitable<Step> Builds::finish_step(Id stepid, int results, bool hidden) {
     const auto now = context_.now();
-    auto work12 = [&](db::Connection& c) {
+    auto work = [&](db::Connection& c) {
         c.execute("UPDATE steps SET complete_at = ?, results = ?, hidden = ? WHERE id = ?",
                   params(now, results, hidden, stepid));
         return *read_step(c, stepid);
     };
-    auto step = co_await context_.db.write(std::move(work12));
+    auto step = co_await context_.db.write(std::move(work));
     announce(context_.bus, step, "finished");
     co_return step;
 }
 
 asio::awaitable<std::optional<Step>> Builds::get_step(Id stepid) {
-    auto work13 = [stepid](db::Connection& c) { return read_step(c, stepid); };
-    co_return co_await context_.db.read(std::move(work13));
+    auto work = [stepid](db::Connection& c) { return read_step(c, stepid); };
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<std::vector<Step>> Builds::steps(Id buildid) {
-    auto work14 = [buildid](db::Connection& c) {
+    auto work = [buildid](db::Connection& c) {
         std::vector<Step> steps;
         c.query(std::string(kStepColumns) + " WHERE buildid = ? ORDER BY number", params(buildid),
                 [&](const db::Row& row) { steps.push_back(step_from(row)); });
         return steps;
     };
-    co_return co_await context_.db.read(std::move(work14));
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<Log> Builds::add_log(Id stepid, std::string name, std::string type) {
-    auto work15 = [&](db::Connection& c) {
+    auto work = [&](db::Connection& c) {
         const auto slug = unique_name(c, "SELECT 1 FROM logs WHERE stepid = ? AND slug = ?", stepid,
                                       force_identifier(name, 50), 50);
         const auto logid = c.insert(
@@ -305,55 +305,55 @@ asio::awaitable<Log> Builds::add_log(Id stepid, std::string name, std::string ty
             params(name, slug, stepid, type));
         return *read_log(c, logid);
     };
-    auto log = co_await context_.db.write(std::move(work15));
+    auto log = co_await context_.db.write(std::move(work));
     announce(context_.bus, log, "new");
     co_return log;
 }
 
 asio::awaitable<Log> Builds::append_log(Id logid, std::string text,
                                         std::optional<std::int64_t> expected_first_line) {
-    auto work16 = [&](db::Connection& c) {
+    auto work = [&](db::Connection& c) {
         db::append_log_lines(c, logid, text, expected_first_line);
         return *read_log(c, logid);
     };
-    auto log = co_await context_.db.write(std::move(work16));
+    auto log = co_await context_.db.write(std::move(work));
     announce(context_.bus, log, "append");
     co_return log;
 }
 
 asio::awaitable<Log> Builds::finish_log(Id logid) {
-    auto work17 = [&](db::Connection& c) {
+    auto work = [&](db::Connection& c) {
         c.execute("UPDATE logs SET complete = 1 WHERE id = ?", params(logid));
         db::compact_log(c, logid);
         return *read_log(c, logid);
     };
-    auto log = co_await context_.db.write(std::move(work17));
+    auto log = co_await context_.db.write(std::move(work));
     announce(context_.bus, log, "finished");
     co_return log;
 }
 
 asio::awaitable<std::optional<Log>> Builds::get_log(Id logid) {
-    auto work18 = [logid](db::Connection& c) { return read_log(c, logid); };
-    co_return co_await context_.db.read(std::move(work18));
+    auto work = [logid](db::Connection& c) { return read_log(c, logid); };
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<std::vector<Log>> Builds::logs(Id stepid) {
-    auto work19 = [stepid](db::Connection& c) {
+    auto work = [stepid](db::Connection& c) {
         std::vector<Log> logs;
         c.query(std::string(kLogColumns) + " WHERE stepid = ? ORDER BY id", params(stepid),
                 [&](const db::Row& row) { logs.push_back(log_from(row)); });
         return logs;
     };
-    co_return co_await context_.db.read(std::move(work19));
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<std::string> Builds::log_lines(Id logid, std::int64_t first, std::int64_t last) {
-    auto work20 = [logid, first, last](db::Connection& c) {
+    auto work = [logid, first, last](db::Connection& c) {
         std::string text;
         db::read_log_lines(c, logid, first, last, [&](std::string_view block) { text += block; });
         return text;
     };
-    co_return co_await context_.db.read(std::move(work20));
+    co_return co_await context_.db.read(std::move(work));
 }
 
 }  // namespace kiln::data

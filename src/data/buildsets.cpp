@@ -12,7 +12,9 @@ namespace kiln::data {
 using detail::params;
 namespace asio = boost::asio;
 
-const char* const kRequestColumns =
+namespace {
+
+constexpr const char* kRequestColumns =
     "br.id, br.buildsetid, br.builderid, br.priority, br.complete, br.results, br.submitted_at, "
     "br.complete_at, br.waited_for, cl.claimed_at, cl.masterid FROM buildrequests br LEFT JOIN "
     "buildrequest_claims cl ON cl.brid = br.id";
@@ -34,16 +36,8 @@ BuildRequest read_request(const db::Row& row) {
     return request;
 }
 
-namespace {
-
 std::string select_requests(std::string_view where) {
     return std::string("SELECT ") + kRequestColumns + " WHERE " + std::string(where);
-}
-
-std::optional<BuildRequest> read_one_request(db::Connection& c, Id brid) {
-    auto row = c.query_one(select_requests("br.id = ?"), params(brid));
-    if (!row) return std::nullopt;
-    return read_request(*row);
 }
 
 SourceStamp read_stamp(const db::Row& row) {
@@ -117,6 +111,12 @@ void announce_complete(bus::Bus& bus, const Buildset& buildset) {
 }
 
 }  // namespace
+
+std::optional<BuildRequest> read_one_request(db::Connection& c, Id brid) {
+    auto row = c.query_one(select_requests("br.id = ?"), params(brid));
+    if (!row) return std::nullopt;
+    return read_request(*row);
+}
 
 std::string sourcestamp_hash(const SourceStampSpec& stamp, std::optional<Id> patchid) {
     std::string key;
@@ -226,7 +226,7 @@ asio::awaitable<std::vector<BuildRequest>> Buildsets::pending(Id builderid, int 
 }
 
 asio::awaitable<std::vector<Id>> Buildsets::builders_with_pending() {
-    auto work3 = [](db::Connection& c) {
+    auto work = [](db::Connection& c) {
         std::vector<Id> ids;
         c.query("SELECT DISTINCT br.builderid FROM buildrequests br LEFT JOIN buildrequest_claims "
                 "cl ON cl.brid = br.id WHERE br.complete = 0 AND cl.brid IS NULL ORDER BY "
@@ -234,13 +234,13 @@ asio::awaitable<std::vector<Id>> Buildsets::builders_with_pending() {
                 {}, [&](const db::Row& row) { ids.push_back(row.integer(0)); });
         return ids;
     };
-    co_return co_await context_.db.read(std::move(work3));
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<bool> Buildsets::claim(std::vector<Id> brids, Id masterid) {
     const auto now = context_.now();
     auto work = [&brids, masterid,
-                   now](db::Connection& c) -> std::optional<std::vector<BuildRequest>> {
+                 now](db::Connection& c) -> std::optional<std::vector<BuildRequest>> {
         try {
             return c.with_savepoint([&] {
                 std::vector<BuildRequest> requests;
@@ -264,7 +264,7 @@ asio::awaitable<bool> Buildsets::claim(std::vector<Id> brids, Id masterid) {
 }
 
 asio::awaitable<void> Buildsets::unclaim(std::vector<Id> brids, Id masterid) {
-    auto work4 = [&brids, masterid](db::Connection& c) {
+    auto work = [&brids, masterid](db::Connection& c) {
         std::vector<BuildRequest> out;
         for (auto brid : brids) {
             if (c.execute("DELETE FROM buildrequest_claims WHERE brid = ? AND masterid = ?",
@@ -273,7 +273,7 @@ asio::awaitable<void> Buildsets::unclaim(std::vector<Id> brids, Id masterid) {
         }
         return out;
     };
-    auto requests = co_await context_.db.write(std::move(work4));
+    auto requests = co_await context_.db.write(std::move(work));
     for (const auto& request : requests)
         announce(context_.bus, request, "unclaimed");
 }
@@ -284,7 +284,7 @@ asio::awaitable<void> Buildsets::complete(std::vector<Id> brids, int results) {
         std::vector<BuildRequest> requests;
         std::vector<Buildset> buildsets;
     };
-    auto work5 = [&brids, results, now](db::Connection& c) {
+    auto work = [&brids, results, now](db::Connection& c) {
         Outcome out;
         std::vector<Id> bsids;
         for (auto brid : brids) {
@@ -299,7 +299,7 @@ asio::awaitable<void> Buildsets::complete(std::vector<Id> brids, int results) {
         out.buildsets = complete_buildsets(c, bsids, now);
         return out;
     };
-    auto outcome = co_await context_.db.write(std::move(work5));
+    auto outcome = co_await context_.db.write(std::move(work));
     for (const auto& request : outcome.requests)
         announce(context_.bus, request, "complete");
     for (const auto& buildset : outcome.buildsets)
@@ -313,7 +313,7 @@ asio::awaitable<bool> Buildsets::cancel(Id brid, Id masterid) {
         std::optional<BuildRequest> request;
         std::vector<Buildset> buildsets;
     };
-    auto work6 = [brid, masterid, now, cancelled](db::Connection& c) {
+    auto work = [brid, masterid, now, cancelled](db::Connection& c) {
         Outcome out;
         auto request = read_one_request(c, brid);
         if (!request || request->complete || request->claimed) return out;
@@ -326,7 +326,7 @@ asio::awaitable<bool> Buildsets::cancel(Id brid, Id masterid) {
         out.buildsets = complete_buildsets(c, {out.request->buildsetid}, now);
         return out;
     };
-    auto outcome = co_await context_.db.write(std::move(work6));
+    auto outcome = co_await context_.db.write(std::move(work));
     if (!outcome.request) co_return false;
     announce(context_.bus, *outcome.request, "complete");
     auto payload = outcome.request->to_json();
@@ -338,17 +338,17 @@ asio::awaitable<bool> Buildsets::cancel(Id brid, Id masterid) {
 }
 
 asio::awaitable<std::optional<BuildRequest>> Buildsets::get_request(Id brid) {
-    auto work7 = [brid](db::Connection& c) { return read_one_request(c, brid); };
-    co_return co_await context_.db.read(std::move(work7));
+    auto work = [brid](db::Connection& c) { return read_one_request(c, brid); };
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<std::optional<Buildset>> Buildsets::get(Id bsid) {
-    auto work8 = [bsid](db::Connection& c) { return read_buildset(c, bsid); };
-    co_return co_await context_.db.read(std::move(work8));
+    auto work = [bsid](db::Connection& c) { return read_buildset(c, bsid); };
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<core::Properties> Buildsets::properties(Id bsid) {
-    auto work9 = [bsid](db::Connection& c) {
+    auto work = [bsid](db::Connection& c) {
         core::Properties properties;
         c.query(
             "SELECT property_name, property_value FROM buildset_properties WHERE buildsetid = ?",
@@ -362,7 +362,7 @@ asio::awaitable<core::Properties> Buildsets::properties(Id bsid) {
             });
         return properties;
     };
-    co_return co_await context_.db.read(std::move(work9));
+    co_return co_await context_.db.read(std::move(work));
 }
 
 }  // namespace kiln::data

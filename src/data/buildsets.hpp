@@ -73,7 +73,7 @@ private:
     Context& context_;
 };
 
-BuildRequest read_request(const db::Row& row);
-extern const char* const kRequestColumns;
+// Reads one request (with its claim), inside a transaction.
+std::optional<BuildRequest> read_one_request(db::Connection& c, Id brid);
 
 }  // namespace kiln::data

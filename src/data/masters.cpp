@@ -2,6 +2,8 @@
 #include "data/masters.hpp"
 
 #include "core/results.hpp"
+#include "data/builds.hpp"
+#include "data/buildsets.hpp"
 #include "data/detail/sql.hpp"
 #include "data/events.hpp"
 
@@ -45,76 +47,36 @@ asio::awaitable<void> Masters::mark_stopped(Id masterid) {
     const auto now = context_.now();
     const auto retry = static_cast<int>(core::Results::retry);
     auto work = [masterid, now, retry](db::Connection& c) {
-        Orphans orphans;
+        auto ids = [&c, masterid](std::string_view sql) {
+            std::vector<Id> found;
+            c.query(sql, params(masterid),
+                    [&](const db::Row& row) { found.push_back(row.integer(0)); });
+            return found;
+        };
+        // What is about to change, read back afterwards with the stores' own readers.
+        const auto logids =
+            ids("SELECT logs.id FROM logs JOIN steps ON logs.stepid = steps.id JOIN "
+                "builds ON steps.buildid = builds.id WHERE builds.masterid = ? AND "
+                "builds.complete_at IS NULL AND logs.complete = 0");
+        const auto stepids = ids("SELECT steps.id FROM steps JOIN builds ON steps.buildid = "
+                                 "builds.id WHERE builds.masterid = ? AND builds.complete_at IS "
+                                 "NULL AND steps.complete_at IS NULL");
+        const auto buildids =
+            ids("SELECT id FROM builds WHERE masterid = ? AND complete_at IS NULL");
+        const auto brids = ids("SELECT br.id FROM buildrequests br JOIN buildrequest_claims cl ON "
+                               "cl.brid = br.id WHERE cl.masterid = ? AND br.complete = 0");
         // Logs and steps of unfinished builds are finished, the builds end RETRY.
-        for (const auto& row : c.query_all(
-                 "SELECT logs.id, logs.name, logs.slug, logs.stepid, logs.num_lines, logs.type "
-                 "FROM logs JOIN steps ON logs.stepid = steps.id JOIN builds ON steps.buildid = "
-                 "builds.id WHERE builds.masterid = ? AND builds.complete_at IS NULL AND "
-                 "logs.complete = 0",
-                 params(masterid)))
-            orphans.logs.push_back(Log{row.integer(0), row.text(1), row.text(2), row.integer(3),
-                                       true, row.integer(4), row.text(5)});
         c.execute("UPDATE logs SET complete = 1 WHERE complete = 0 AND stepid IN (SELECT steps.id "
                   "FROM steps JOIN builds ON steps.buildid = builds.id WHERE builds.masterid = ? "
                   "AND builds.complete_at IS NULL)",
                   params(masterid));
-        for (const auto& row : c.query_all(
-                 "SELECT steps.id, steps.number, steps.name, steps.buildid, steps.started_at, "
-                 "steps.state_string, steps.urls_json, steps.hidden FROM steps JOIN builds ON "
-                 "steps.buildid = builds.id WHERE builds.masterid = ? AND builds.complete_at IS "
-                 "NULL AND steps.complete_at IS NULL",
-                 params(masterid))) {
-            Step step;
-            step.stepid = row.integer(0);
-            step.number = static_cast<int>(row.integer(1));
-            step.name = row.text(2);
-            step.buildid = row.integer(3);
-            step.started_at = row.optional_integer(4);
-            step.complete_at = now;
-            step.results = retry;
-            step.state_string = row.text(5);
-            step.hidden = row.integer(7) != 0;
-            orphans.steps.push_back(std::move(step));
-        }
         c.execute("UPDATE steps SET complete_at = ?, results = ? WHERE complete_at IS NULL AND "
                   "buildid IN (SELECT id FROM builds WHERE masterid = ? AND complete_at IS NULL)",
                   params(now, retry, masterid));
-        for (const auto& row :
-             c.query_all("SELECT id, number, builderid, buildrequestid, workerid, started_at, "
-                         "state_string FROM builds WHERE masterid = ? AND complete_at IS NULL",
-                         params(masterid))) {
-            Build build;
-            build.buildid = row.integer(0);
-            build.number = static_cast<int>(row.integer(1));
-            build.builderid = row.integer(2);
-            build.buildrequestid = row.integer(3);
-            build.workerid = row.optional_integer(4);
-            build.masterid = masterid;
-            build.started_at = row.integer(5);
-            build.complete_at = now;
-            build.results = retry;
-            build.state_string = row.text(6);
-            orphans.builds.push_back(std::move(build));
-        }
         c.execute("UPDATE builds SET complete_at = ?, results = ? WHERE masterid = ? AND "
                   "complete_at IS NULL",
                   params(now, retry, masterid));
         // Requests this master claimed and did not complete go back to the queue.
-        for (const auto& row : c.query_all(
-                 "SELECT br.id, br.buildsetid, br.builderid, br.priority, br.submitted_at, "
-                 "br.waited_for FROM buildrequests br JOIN buildrequest_claims cl ON cl.brid = "
-                 "br.id WHERE cl.masterid = ? AND br.complete = 0",
-                 params(masterid))) {
-            BuildRequest request;
-            request.buildrequestid = row.integer(0);
-            request.buildsetid = row.integer(1);
-            request.builderid = row.integer(2);
-            request.priority = static_cast<int>(row.integer(3));
-            request.submitted_at = row.integer(4);
-            request.waited_for = row.integer(5) != 0;
-            orphans.unclaimed.push_back(request);
-        }
         c.execute("DELETE FROM buildrequest_claims WHERE masterid = ? AND brid IN (SELECT id FROM "
                   "buildrequests WHERE complete = 0)",
                   params(masterid));
@@ -123,6 +85,15 @@ asio::awaitable<void> Masters::mark_stopped(Id masterid) {
         c.execute("DELETE FROM scheduler_masters WHERE masterid = ?", params(masterid));
         c.execute("DELETE FROM changesource_masters WHERE masterid = ?", params(masterid));
         c.execute("UPDATE masters SET active = 0 WHERE id = ?", params(masterid));
+        Orphans orphans;
+        for (auto logid : logids)
+            orphans.logs.push_back(*read_log(c, logid));
+        for (auto stepid : stepids)
+            orphans.steps.push_back(*read_step(c, stepid));
+        for (auto buildid : buildids)
+            orphans.builds.push_back(*read_build(c, buildid));
+        for (auto brid : brids)
+            orphans.unclaimed.push_back(*read_one_request(c, brid));
         return std::pair{read_master(c, masterid), std::move(orphans)};
     };
     auto [master, orphans_found] = co_await context_.db.write(std::move(work));
@@ -142,12 +113,12 @@ asio::awaitable<void> Masters::mark_stopped(Id masterid) {
 
 asio::awaitable<Master> Masters::mark_started(Id masterid) {
     const auto now = context_.now();
-    auto work2 = [masterid, now](db::Connection& c) {
+    auto work = [masterid, now](db::Connection& c) {
         c.execute("UPDATE masters SET active = 1, last_active = ? WHERE id = ?",
                   params(now, masterid));
         return read_master(c, masterid);
     };
-    auto master = co_await context_.db.write(std::move(work2));
+    auto master = co_await context_.db.write(std::move(work));
     auto payload = master.to_json();
     payload.erase("last_active");
     context_.bus.publish({{"masters", std::to_string(masterid), "started"}}, std::move(payload));
@@ -156,20 +127,20 @@ asio::awaitable<Master> Masters::mark_started(Id masterid) {
 
 asio::awaitable<void> Masters::heartbeat(Id masterid) {
     const auto now = context_.now();
-    auto work3 = [masterid, now](db::Connection& c) {
+    auto work = [masterid, now](db::Connection& c) {
         c.execute("UPDATE masters SET last_active = ? WHERE id = ?", params(now, masterid));
     };
-    co_await context_.db.write(std::move(work3));
+    co_await context_.db.write(std::move(work));
 }
 
 asio::awaitable<std::optional<Master>> Masters::get(Id masterid) {
-    auto work4 = [masterid](db::Connection& c) -> std::optional<Master> {
+    auto work = [masterid](db::Connection& c) -> std::optional<Master> {
         auto row = c.query_one("SELECT id, name, active, last_active FROM masters WHERE id = ?",
                                params(masterid));
         if (!row) return std::nullopt;
         return Master{row->integer(0), row->text(1), row->integer(2) != 0, row->integer(3)};
     };
-    co_return co_await context_.db.read(std::move(work4));
+    co_return co_await context_.db.read(std::move(work));
 }
 
 }  // namespace kiln::data

@@ -86,19 +86,19 @@ asio::awaitable<Worker> Workers::disconnected(Id workerid, Id masterid) {
 }
 
 asio::awaitable<Worker> Workers::set_state(Id workerid, bool paused, bool graceful) {
-    auto work2 = [workerid, paused, graceful](db::Connection& c) {
+    auto work = [workerid, paused, graceful](db::Connection& c) {
         c.execute("UPDATE workers SET paused = ?, graceful = ? WHERE id = ?",
                   params(paused, graceful, workerid));
         return *read_worker(c, workerid);
     };
-    auto worker = co_await context_.db.write(std::move(work2));
+    auto worker = co_await context_.db.write(std::move(work));
     announce(context_.bus, worker, "state_updated");
     co_return worker;
 }
 
 asio::awaitable<std::optional<Worker>> Workers::get(Id workerid) {
-    auto work3 = [workerid](db::Connection& c) { return read_worker(c, workerid); };
-    co_return co_await context_.db.read(std::move(work3));
+    auto work = [workerid](db::Connection& c) { return read_worker(c, workerid); };
+    co_return co_await context_.db.read(std::move(work));
 }
 
 }  // namespace kiln::data

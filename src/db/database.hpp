@@ -4,6 +4,8 @@
 // INSERT ... ON CONFLICT DO NOTHING); a backend translates what it must (placeholders).
 #pragma once
 
+#include "core/expected.hpp"
+
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -26,8 +28,6 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include "core/expected.hpp"
 
 namespace kiln::db {
 
@@ -171,34 +171,35 @@ private:
         // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice
         // (docs/decisions/0001).
         auto initiation = [this, mode, executor, fn = std::move(fn)](auto handler) mutable {
-                using Handler = decltype(handler);
-                struct State {
-                    Handler handler;
-                    std::optional<Outcome<F>> value;
-                };
-                auto state = std::make_shared<State>(State{std::move(handler), std::nullopt});
-                submit(
-                    mode,
-                    [state, fn = std::move(fn)](Connection& c) mutable {
-                        if constexpr (std::is_void_v<Result<F>>) {
-                            fn(c);
-                            state->value.emplace();
-                        } else {
-                            state->value.emplace(fn(c));
-                        }
-                    },
-                    [state, executor](std::exception_ptr error) {
-                        asio::post(executor, [state, error]() mutable {
-                            if (error || !state->value)
-                                std::move(state->handler)(error, std::optional<Outcome<F>>{});
-                            else
-                                std::move(state->handler)(nullptr, std::move(state->value));
-                        });
+            using Handler = decltype(handler);
+            struct State {
+                Handler handler;
+                std::optional<Outcome<F>> value;
+            };
+            auto state = std::make_shared<State>(State{std::move(handler), std::nullopt});
+            submit(
+                mode,
+                [state, fn = std::move(fn)](Connection& c) mutable {
+                    if constexpr (std::is_void_v<Result<F>>) {
+                        fn(c);
+                        state->value.emplace();
+                    } else {
+                        state->value.emplace(fn(c));
+                    }
+                },
+                [state, executor](std::exception_ptr error) {
+                    asio::post(executor, [state, error]() mutable {
+                        if (error || !state->value)
+                            std::move(state->handler)(error, std::optional<Outcome<F>>{});
+                        else
+                            std::move(state->handler)(nullptr, std::move(state->value));
                     });
+                });
         };
-        auto outcome = co_await asio::async_initiate<decltype(asio::use_awaitable),
-                                                     void(std::exception_ptr, std::optional<Outcome<F>>)>(
-            std::move(initiation), asio::use_awaitable);
+        auto outcome =
+            co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                          void(std::exception_ptr, std::optional<Outcome<F>>)>(
+                std::move(initiation), asio::use_awaitable);
         if constexpr (!std::is_void_v<Result<F>>) co_return std::move(*outcome);
     }
 
@@ -233,7 +234,7 @@ private:
 // (relative, as in Buildbot/SQLAlchemy), "sqlite:////abs/path.sqlite" (absolute),
 // "sqlite::memory:" (tests), "postgresql://..." (when built with libpq).
 core::Expected<std::unique_ptr<Database>> open_database(std::string_view url,
-                                                       const std::filesystem::path& base_dir);
+                                                        const std::filesystem::path& base_dir);
 
 // Migrations: the schema version a database is at, and bringing it to the newest.
 int schema_version(Database& database);

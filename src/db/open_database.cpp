@@ -36,10 +36,11 @@ core::Expected<std::unique_ptr<Database>> open_sqlite(std::string_view location,
 
 core::Expected<std::unique_ptr<Database>> open_database(std::string_view url,
                                                         const std::filesystem::path& base_dir) {
-    core::Expected<std::unique_ptr<Database>> opened =
-        fail(ErrorKind::bad_input, "unsupported db.url '" + std::string(url) +
-                                       "': expected sqlite:<file>, sqlite:///<relative path>, sqlite:////<absolute path>, "
-                                       "sqlite::memory: or postgresql://...");
+    core::Expected<std::unique_ptr<Database>> opened = fail(
+        ErrorKind::bad_input,
+        "unsupported db.url '" + std::string(url) +
+            "': expected sqlite:<file>, sqlite:///<relative path>, sqlite:////<absolute path>, "
+            "sqlite::memory: or postgresql://...");
     if (url.starts_with("sqlite:")) {
         opened = open_sqlite(url.substr(std::string_view("sqlite:").size()), base_dir);
     } else if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {

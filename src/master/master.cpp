@@ -177,11 +177,8 @@ asio::awaitable<void> Master::State::apply(const config::MasterConfig& next) {
         tasks.spawn([](State& state,
                        std::shared_ptr<process::WorkerConnection> worker) -> asio::awaitable<void> {
             asio::steady_timer timer(state.executor);
-            for (;;) {
-                bool is_busy = false;
-                for (const auto* slot : state.pool.slots())
-                    if (slot->connection == worker) is_busy = true;
-                if (!is_busy && state.distributor.running_count() == 0) break;
+            // Its running builds finish first (a reconfig never interrupts a build).
+            while (state.distributor.is_building_on(worker->name())) {
                 timer.expires_after(1s);
                 co_await timer.async_wait(asio::use_awaitable);
             }

@@ -146,6 +146,12 @@ bool BuildRequestDistributor::is_building_on(data::Id builderid, const std::stri
     return false;
 }
 
+bool BuildRequestDistributor::is_building_on(const std::string& worker) const {
+    for (const auto& [raw, build] : running_)
+        if (build->plan().worker_name == worker) return true;
+    return false;
+}
+
 void BuildRequestDistributor::stop_all(const std::string& reason, bool retry) {
     for (auto& [raw, build] : running_)
         build->stop(reason, retry);

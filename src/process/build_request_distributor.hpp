@@ -53,6 +53,8 @@ public:
     // Returns once no build runs.
     boost::asio::awaitable<void> wait_idle();
     std::size_t running_count() const { return running_.size(); }
+    // Whether a build runs on the named worker.
+    bool is_building_on(const std::string& worker) const;
     // Stops one build by id; false if it does not run here.
     bool stop_build(data::Id buildid, const std::string& reason);
     // Called with each build's results when it ends.

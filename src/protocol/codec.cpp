@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "protocol/codec.hpp"
 
-#include <cstring>
+#include "core/ascii.hpp"
+
 #include <limits>
 #include <msgpack.hpp>
 
@@ -147,13 +148,8 @@ bool is_valid_utf8(std::string_view text) {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const auto* end = p + text.size();
     while (p < end) {
-        // Fast path: eight ASCII bytes at a time (most output is ASCII).
-        while (end - p >= 8) {
-            std::uint64_t word;
-            std::memcpy(&word, p, sizeof word);
-            if (word & 0x8080808080808080ull) break;
-            p += 8;
-        }
+        p += core::ascii_run(
+            std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(end - p)));
         if (p >= end) break;
         unsigned char c = *p;
         if (c < 0x80) {

@@ -58,8 +58,8 @@ public:
             } else if (key == "rc") {
                 // As the stock master's RemoteCommand.remoteUpdate: in update order.
                 if (auto rc = value.as_int())
-                    stdio_.add('h', "program finished with exit code " + std::to_string(*rc) +
-                                        "\n");
+                    stdio_.add('h',
+                               "program finished with exit code " + std::to_string(*rc) + "\n");
             }
         }
         // Store before the update is acknowledged.
@@ -101,10 +101,8 @@ Results decode_rc(const StepArgs& args, std::int64_t rc) {
 // Python's repr() of a JSON value, as Buildbot writes property values in its logs.
 std::string python_repr(const boost::json::value& value) {
     switch (value.kind()) {
-    case boost::json::kind::null:
-        return "None";
-    case boost::json::kind::bool_:
-        return value.get_bool() ? "True" : "False";
+    case boost::json::kind::null: return "None";
+    case boost::json::kind::bool_: return value.get_bool() ? "True" : "False";
     case boost::json::kind::string: {
         const auto& text = value.get_string();
         const bool has_single = text.find('\'') != boost::json::string::npos;
@@ -142,13 +140,11 @@ std::string python_repr(const boost::json::value& value) {
     case boost::json::kind::object: {
         std::string out = "{";
         for (const auto& member : value.get_object())
-            out += (out.size() > 1 ? ", " : "") +
-                   python_repr(boost::json::string(member.key())) + ": " +
-                   python_repr(member.value());
+            out += (out.size() > 1 ? ", " : "") + python_repr(boost::json::string(member.key())) +
+                   ": " + python_repr(member.value());
         return out + "}";
     }
-    default:
-        return boost::json::serialize(value);
+    default: return boost::json::serialize(value);
     }
 }
 
@@ -171,14 +167,7 @@ ShellStep::ShellStep(process::StepOptions options, Kind kind, StepArgs::Map args
     , extract_fn_(std::move(extract_fn)) {}
 
 std::string ShellStep::description(const core::Properties& properties) const {
-    try {
-        StepArgs args(options().name, args_, properties);
-        if (auto text = args.text("description")) return *text;
-        if (const auto* command = args.find("command")) return command_summary(*command);
-    } catch (const std::exception&) {
-        // Rendering errors surface when the step runs.
-    }
-    return "running";
+    return command_description(options().name, args_, properties);
 }
 
 asio::awaitable<process::StepOutcome> ShellStep::run(process::StepContext& context) {
@@ -200,14 +189,9 @@ asio::awaitable<process::StepOutcome> ShellStep::run(process::StepContext& conte
         for (const auto& member : files->as_object())
             logfiles.emplace_back(std::string(member.key()), process::to_protocol(member.value()));
     remote.emplace_back("logfiles", std::move(logfiles));
-    auto optional_int = [&](std::string_view name, std::optional<std::int64_t> fallback) {
-        auto value = args.integer(name);
-        if (!value) value = fallback;
-        return value ? protocol::Value(static_cast<long long>(*value)) : protocol::Value();
-    };
-    remote.emplace_back("timeout", optional_int("timeout", 1200));
-    remote.emplace_back("maxTime", optional_int("max_time", std::nullopt));
-    remote.emplace_back("sigtermTime", optional_int("sigterm_time", std::nullopt));
+    remote.emplace_back("timeout", args.protocol_integer("timeout", 1200));
+    remote.emplace_back("maxTime", args.protocol_integer("max_time", std::nullopt));
+    remote.emplace_back("sigtermTime", args.protocol_integer("sigterm_time", std::nullopt));
     remote.emplace_back("usePTY", args.boolean_or("usepty", false));
     remote.emplace_back("logEnviron", args.boolean_or("log_environ", false));
     auto stdin_text = args.string("initial_stdin");

@@ -68,6 +68,13 @@ std::optional<std::int64_t> StepArgs::integer(std::string_view name) const {
     bad(name, "an integer");
 }
 
+protocol::Value StepArgs::protocol_integer(std::string_view name,
+                                           std::optional<std::int64_t> fallback) const {
+    auto value = integer(name);
+    if (!value) value = fallback;
+    return value ? protocol::Value(static_cast<long long>(*value)) : protocol::Value();
+}
+
 bool StepArgs::boolean_or(std::string_view name, bool fallback) const {
     const auto* value = find(name);
     if (!value || value->is_null()) return fallback;
@@ -89,6 +96,18 @@ std::optional<std::string> StepArgs::text(std::string_view name) const {
         return joined;
     }
     return string(name);
+}
+
+std::string command_description(const std::string& step_name, const StepArgs::Map& args,
+                                const core::Properties& properties) {
+    try {
+        StepArgs rendered(step_name, args, properties);
+        if (auto text = rendered.text("description")) return *text;
+        if (const auto* command = rendered.find("command")) return command_summary(*command);
+    } catch (const std::exception&) {
+        // Rendering errors surface when the step runs.
+    }
+    return "running";
 }
 
 std::string command_summary(const boost::json::value& command) {

@@ -5,6 +5,7 @@
 
 #include "config/renderable.hpp"
 #include "core/properties.hpp"
+#include "protocol/value.hpp"
 
 #include <cstdint>
 #include <map>
@@ -30,6 +31,9 @@ public:
     std::string string_or(std::string_view name, std::string fallback) const;
     std::optional<std::int64_t> integer(std::string_view name) const;
     bool boolean_or(std::string_view name, bool fallback) const;
+    // The integer (or fallback) as a worker-protocol argument; nil when neither is set.
+    protocol::Value protocol_integer(std::string_view name,
+                                     std::optional<std::int64_t> fallback) const;
     // A string, or a list of strings joined by single spaces.
     std::optional<std::string> text(std::string_view name) const;
 
@@ -38,6 +42,11 @@ private:
     std::string step_name_;
     std::map<std::string, boost::json::value, std::less<>> values_;
 };
+
+// A command step's running description: its `description`, else command_summary() of its
+// `command`, else "running" (a rendering error surfaces when the step runs, not here).
+std::string command_description(const std::string& step_name, const StepArgs::Map& args,
+                                const core::Properties& properties);
 
 // Buildbot's command_to_string: the first two words, "..." if there are more, in quotes.
 std::string command_summary(const boost::json::value& command);

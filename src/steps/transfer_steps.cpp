@@ -37,13 +37,6 @@ private:
     std::size_t offset_ = 0;
 };
 
-protocol::Value optional_integer(const StepArgs& args, std::string_view name,
-                                 std::optional<std::int64_t> fallback) {
-    auto value = args.integer(name);
-    if (!value) value = fallback;
-    return value ? protocol::Value(static_cast<long long>(*value)) : protocol::Value();
-}
-
 std::string required(const StepArgs& args, std::string_view step, std::string_view name) {
     auto value = args.string(name);
     if (!value || value->empty())
@@ -126,8 +119,8 @@ asio::awaitable<process::StepOutcome> TransferStep::run(process::StepContext& co
         fs::create_directories(masterdest.parent_path());
         protocol::Map remote;
         remote.emplace_back("path", context.worker_path(workdir, workersrc));
-        remote.emplace_back("maxsize", optional_integer(args, "maxsize", std::nullopt));
-        remote.emplace_back("blocksize", optional_integer(args, "blocksize", 256 * 1024));
+        remote.emplace_back("maxsize", args.protocol_integer("maxsize", std::nullopt));
+        remote.emplace_back("blocksize", args.protocol_integer("blocksize", 256 * 1024));
         remote.emplace_back("workdir", workdir_arg);
         remote.emplace_back("workersrc", workersrc);
         const auto max_bytes = args.integer("maxsize");
@@ -164,9 +157,9 @@ asio::awaitable<process::StepOutcome> TransferStep::run(process::StepContext& co
         const auto workerdest = required(args, options().name, "workerdest");
         protocol::Map remote;
         remote.emplace_back("path", context.worker_path(workdir, workerdest));
-        remote.emplace_back("maxsize", optional_integer(args, "maxsize", std::nullopt));
-        remote.emplace_back("blocksize", optional_integer(args, "blocksize", 16 * 1024));
-        remote.emplace_back("mode", optional_integer(args, "mode", std::nullopt));
+        remote.emplace_back("maxsize", args.protocol_integer("maxsize", std::nullopt));
+        remote.emplace_back("blocksize", args.protocol_integer("blocksize", 16 * 1024));
+        remote.emplace_back("mode", args.protocol_integer("mode", std::nullopt));
         remote.emplace_back("workdir", workdir_arg);
         remote.emplace_back("workerdest", workerdest);
         command.name = "download_file";
@@ -210,14 +203,7 @@ MasterShellStep::MasterShellStep(process::StepOptions options, StepArgs::Map arg
     , args_(std::move(args)) {}
 
 std::string MasterShellStep::description(const core::Properties& properties) const {
-    try {
-        StepArgs args(options().name, args_, properties);
-        if (auto text = args.text("description")) return *text;
-        if (const auto* command = args.find("command")) return command_summary(*command);
-    } catch (const std::exception&) {
-        // reported when run
-    }
-    return "running";
+    return command_description(options().name, args_, properties);
 }
 
 asio::awaitable<process::StepOutcome> MasterShellStep::run(process::StepContext& context) {

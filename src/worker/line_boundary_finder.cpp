@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "worker/line_boundary_finder.hpp"
 
-#include <cstdint>
-#include <cstring>
+#include "core/ascii.hpp"
+
 #include <utility>
 
 namespace kiln::worker {
@@ -34,16 +34,9 @@ bool second_byte_ok(unsigned char lead, unsigned char c) {
 
 // Length of `s` from `from` to `to` in code points.
 std::size_t code_points(std::string_view s) {
-    std::size_t n = 0;
-    std::size_t i = 0;
-    // Eight ASCII bytes are eight code points (most output is ASCII).
-    while (s.size() - i >= 8) {
-        std::uint64_t word;
-        std::memcpy(&word, s.data() + i, sizeof word);
-        if (word & 0x8080808080808080ull) break;
-        n += 8;
-        i += 8;
-    }
+    // An ASCII byte is a code point.
+    std::size_t i = core::ascii_run(s);
+    std::size_t n = i;
     for (; i < s.size(); ++i)
         if (!is_continuation(static_cast<unsigned char>(s[i]))) ++n;
     return n;
@@ -62,20 +55,6 @@ std::size_t advance(std::string_view s, std::size_t from, std::size_t count) {
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// Length of the run of ASCII bytes starting at s[from], eight bytes at a time.
-std::size_t ascii_run(std::string_view s, std::size_t from) {
-    std::size_t i = from;
-    while (s.size() - i >= 8) {
-        std::uint64_t word;
-        std::memcpy(&word, s.data() + i, sizeof word);
-        if (word & 0x8080808080808080ull) break;
-        i += 8;
-    }
-    while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80)
-        ++i;
-    return i - from;
-}
 
 // Length of an ANSI sequence the stock newline_re replaces, starting at s[i] == ESC; 0 if none.
 std::size_t ansi_newline_length(std::string_view s, std::size_t i) {
@@ -158,7 +137,7 @@ std::string Utf8Decoder::decode(std::string_view bytes, bool is_final) {
         auto lead = static_cast<unsigned char>(input[i]);
         if (lead < 0x80) {
             // Copy a whole ASCII run at once (most output is ASCII).
-            const auto run = ascii_run(input, i);
+            const auto run = core::ascii_run(input, i);
             out.append(input.data() + i, run);
             i += run;
             continue;

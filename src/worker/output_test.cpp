@@ -164,7 +164,8 @@ TEST(UpdateBuffer, split_parts_carry_newline_positions_in_code_points_of_their_o
     LineChunk big;
     std::int64_t chars = 0;
     for (int i = 0; i < 20; ++i) {
-        const std::string line = "\xc3\xa9" + std::string(static_cast<std::size_t>(10 + i), 'x') + "\n";
+        const std::string line =
+            "\xc3\xa9" + std::string(static_cast<std::size_t>(10 + i), 'x') + "\n";
         big.text += line;
         chars += 1 + 10 + i + 1;  // 'é' is one code point
         big.newline_positions.push_back(chars - 1);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The worker's reconnect back-off: grows, is jittered, never exceeds the configured cap.
-#include <gtest/gtest.h>
-
 #include "worker/worker.hpp"
+
+#include <gtest/gtest.h>
 
 namespace kiln::worker {
 namespace {
