@@ -9,6 +9,9 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::not_found: return "not found";
     case ErrorKind::conflict: return "conflict";
     case ErrorKind::unavailable: return "unavailable";
+    case ErrorKind::unauthenticated: return "unauthenticated";
+    case ErrorKind::forbidden: return "forbidden";
+    case ErrorKind::not_supported: return "not supported";
     case ErrorKind::internal: break;
     }
     return "internal error";

@@ -9,7 +9,16 @@
 
 namespace kiln::core {
 
-enum class ErrorKind { bad_input, not_found, conflict, unavailable, internal };
+enum class ErrorKind {
+    bad_input,
+    not_found,
+    conflict,
+    unavailable,
+    unauthenticated,  // who is asking is unknown (HTTP 401)
+    forbidden,        // who is asking may not do this (HTTP 403)
+    not_supported,    // no such action here (HTTP 501)
+    internal
+};
 
 std::string_view to_string(ErrorKind kind);
 
