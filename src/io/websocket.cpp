@@ -303,8 +303,17 @@ public:
     }
 
     asio::awaitable<void> send(std::string payload) override {
+        co_await send_frame(std::move(payload), false);
+    }
+
+    asio::awaitable<void> send_text(std::string payload) override {
+        co_await send_frame(std::move(payload), true);
+    }
+
+    asio::awaitable<void> send_frame(std::string payload, bool is_text) {
         co_await wait_for_write_turn();
         WriteTurnRelease release{*this};
+        ws_.text(is_text);
         auto [ec, size] = co_await ws_.async_write(asio::buffer(payload), use_tuple);
         if (ec) throw system_error(ec, "WebSocket send to " + remote_);
     }

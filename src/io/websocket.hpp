@@ -43,6 +43,8 @@ public:
     // its message is handed to the socket. Throws boost::system::system_error when the
     // connection is lost.
     virtual asio::awaitable<void> send(std::string payload) = 0;
+    // The same for one text message (UTF-8 the caller vouches for).
+    virtual asio::awaitable<void> send_text(std::string payload) = 0;
 
     // Sends a Close frame (empty payload when code is 0), waits a bounded time for the peer's
     // answer, then closes TCP. Never throws.
