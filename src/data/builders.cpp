@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "data/builders.hpp"
 
+#include "data/detail/rows.hpp"
 #include "data/detail/sql.hpp"
 #include "data/workers.hpp"
 
@@ -11,17 +12,7 @@ namespace kiln::data {
 using detail::params;
 namespace asio = boost::asio;
 
-namespace {
-
-Id find_or_create_named(db::Connection& c, std::string_view table, const std::string& name) {
-    const auto hash = detail::sha1_hex(name);
-    const std::string table_name(table);
-    c.execute("INSERT INTO " + table_name +
-                  " (name, name_hash) VALUES (?, ?) ON CONFLICT DO NOTHING",
-              params(name, hash));
-    return c.query_one("SELECT id FROM " + table_name + " WHERE name_hash = ?", params(hash))
-        ->integer(0);
-}
+namespace detail {
 
 Builder read_builder(db::Connection& c, const db::Row& row) {
     Builder builder;
@@ -37,6 +28,23 @@ Builder read_builder(db::Connection& c, const db::Row& row) {
             [&](const db::Row& master) { builder.masterids.push_back(master.integer(0)); });
     return builder;
 }
+
+}  // namespace detail
+
+using detail::read_builder;
+
+namespace {
+
+Id find_or_create_named(db::Connection& c, std::string_view table, const std::string& name) {
+    const auto hash = detail::sha1_hex(name);
+    const std::string table_name(table);
+    c.execute("INSERT INTO " + table_name +
+                  " (name, name_hash) VALUES (?, ?) ON CONFLICT DO NOTHING",
+              params(name, hash));
+    return c.query_one("SELECT id FROM " + table_name + " WHERE name_hash = ?", params(hash))
+        ->integer(0);
+}
+
 
 std::optional<Builder> select_builder(db::Connection& c, std::string_view where,
                                       const db::Field& key) {

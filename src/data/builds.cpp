@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "data/builds.hpp"
 
+#include "data/detail/rows.hpp"
 #include "data/detail/sql.hpp"
 #include "data/events.hpp"
 #include "db/log_chunks.hpp"
@@ -12,15 +13,15 @@ namespace kiln::data {
 using detail::params;
 namespace asio = boost::asio;
 
-namespace {
+namespace detail {
 
-constexpr const char* kBuildColumns =
+const char* const kBuildColumns =
     "SELECT id, number, builderid, buildrequestid, workerid, masterid, started_at, complete_at, "
     "results, state_string FROM builds";
-constexpr const char* kStepColumns =
+const char* const kStepColumns =
     "SELECT id, number, name, buildid, started_at, complete_at, results, state_string, urls_json, "
     "hidden FROM steps";
-constexpr const char* kLogColumns =
+const char* const kLogColumns =
     "SELECT id, name, slug, stepid, complete, num_lines, type FROM logs";
 
 Build build_from(const db::Row& row) {
@@ -68,6 +69,17 @@ Log log_from(const db::Row& row) {
     return Log{row.integer(0),      row.text(1),    row.text(2), row.integer(3),
                row.integer(4) != 0, row.integer(5), row.text(6)};
 }
+
+}  // namespace detail
+
+using detail::build_from;
+using detail::step_from;
+using detail::log_from;
+using detail::kBuildColumns;
+using detail::kStepColumns;
+using detail::kLogColumns;
+
+namespace {
 
 std::string urls_text(const std::vector<StepUrl>& urls) {
     boost::json::array list;

@@ -2,6 +2,7 @@
 #include "data/buildsets.hpp"
 
 #include "core/results.hpp"
+#include "data/detail/rows.hpp"
 #include "data/detail/sql.hpp"
 #include "data/events.hpp"
 
@@ -12,9 +13,9 @@ namespace kiln::data {
 using detail::params;
 namespace asio = boost::asio;
 
-namespace {
+namespace detail {
 
-constexpr const char* kRequestColumns =
+const char* const kRequestColumns =
     "br.id, br.buildsetid, br.builderid, br.priority, br.complete, br.results, br.submitted_at, "
     "br.complete_at, br.waited_for, cl.claimed_at, cl.masterid FROM buildrequests br LEFT JOIN "
     "buildrequest_claims cl ON cl.brid = br.id";
@@ -76,6 +77,16 @@ std::optional<Buildset> read_buildset(db::Connection& c, Id bsid) {
             [&](const db::Row& r) { buildset.sourcestamps.push_back(read_stamp(r)); });
     return buildset;
 }
+
+}  // namespace detail
+
+using detail::kRequestColumns;
+using detail::read_buildset;
+using detail::read_request;
+using detail::read_stamp;
+using detail::select_requests;
+
+namespace {
 
 // Completes the buildsets of the given requests whose requests are all complete.
 std::vector<Buildset> complete_buildsets(db::Connection& c, const std::vector<Id>& bsids,

@@ -4,6 +4,7 @@
 #include "core/results.hpp"
 #include "data/builds.hpp"
 #include "data/buildsets.hpp"
+#include "data/detail/rows.hpp"
 #include "data/detail/sql.hpp"
 #include "data/events.hpp"
 
@@ -12,7 +13,7 @@ namespace kiln::data {
 using detail::params;
 namespace asio = boost::asio;
 
-namespace {
+namespace detail {
 
 Master read_master(db::Connection& c, Id masterid) {
     auto row = c.query_one("SELECT id, name, active, last_active FROM masters WHERE id = ?",
@@ -20,6 +21,12 @@ Master read_master(db::Connection& c, Id masterid) {
     if (!row) throw db::DatabaseError("no master " + std::to_string(masterid));
     return Master{row->integer(0), row->text(1), row->integer(2) != 0, row->integer(3)};
 }
+
+}  // namespace detail
+
+using detail::read_master;
+
+namespace {
 
 struct Orphans {
     std::vector<Build> builds;

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// Row readers shared by data/'s stores and its read queries: the SELECT column lists and the
+// functions that turn their rows into entities.
+#pragma once
+
+#include "data/entities.hpp"
+#include "db/database.hpp"
+
+#include <optional>
+
+namespace kiln::data::detail {
+
+// "SELECT <columns> FROM <table>": append " WHERE ..." etc.
+extern const char* const kBuildColumns;
+extern const char* const kStepColumns;
+extern const char* const kLogColumns;
+// "<columns> FROM buildrequests br LEFT JOIN buildrequest_claims cl ...": prefix "SELECT ".
+extern const char* const kRequestColumns;
+
+Build build_from(const db::Row& row);
+Step step_from(const db::Row& row);
+Log log_from(const db::Row& row);
+BuildRequest read_request(const db::Row& row);
+// Columns: id, branch, revision, repository, project, codebase, patchid, created_at.
+SourceStamp read_stamp(const db::Row& row);
+std::optional<Buildset> read_buildset(db::Connection& c, Id bsid);
+// Row columns: id, name, description; reads tags and masters.
+Builder read_builder(db::Connection& c, const db::Row& row);
+// Throws db::DatabaseError when there is no such master.
+Master read_master(db::Connection& c, Id masterid);
+
+}  // namespace kiln::data::detail
