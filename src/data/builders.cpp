@@ -45,7 +45,6 @@ Id find_or_create_named(db::Connection& c, std::string_view table, const std::st
         ->integer(0);
 }
 
-
 std::optional<Builder> select_builder(db::Connection& c, std::string_view where,
                                       const db::Field& key) {
     auto row = c.query_one("SELECT id, name, description FROM builders WHERE " + std::string(where),

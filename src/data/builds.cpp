@@ -73,11 +73,11 @@ Log log_from(const db::Row& row) {
 }  // namespace detail
 
 using detail::build_from;
-using detail::step_from;
-using detail::log_from;
 using detail::kBuildColumns;
-using detail::kStepColumns;
 using detail::kLogColumns;
+using detail::kStepColumns;
+using detail::log_from;
+using detail::step_from;
 
 namespace {
 

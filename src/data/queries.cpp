@@ -156,7 +156,8 @@ asio::awaitable<QueryResult<Buildset>> Queries::buildsets(Query query) {
 asio::awaitable<std::vector<Builder>> Queries::builders() {
     auto work = [](db::Connection& c) {
         std::vector<Builder> builders;
-        for (const auto& row : c.query_all("SELECT id, name, description FROM builders ORDER BY id"))
+        for (const auto& row :
+             c.query_all("SELECT id, name, description FROM builders ORDER BY id"))
             builders.push_back(detail::read_builder(c, row));
         return builders;
     };
@@ -207,9 +208,9 @@ asio::awaitable<std::optional<SourceStamp>> Queries::sourcestamp(Id ssid) {
 
 asio::awaitable<std::optional<Build>> Queries::build_by_number(Id builderid, int number) {
     auto work = [builderid, number](db::Connection& c) -> std::optional<Build> {
-        auto row = c.query_one(std::string(detail::kBuildColumns) +
-                                   " WHERE builderid = ? AND number = ?",
-                               params(builderid, number));
+        auto row =
+            c.query_one(std::string(detail::kBuildColumns) + " WHERE builderid = ? AND number = ?",
+                        params(builderid, number));
         if (!row) return std::nullopt;
         return detail::build_from(*row);
     };
@@ -240,7 +241,8 @@ asio::awaitable<std::map<Id, core::Properties>>
 Queries::buildset_properties(std::vector<Id> bsids, std::vector<std::string> names) {
     auto work = [bsids = std::move(bsids), names = std::move(names)](db::Connection& c) {
         std::map<Id, core::Properties> result;
-        for (auto bsid : bsids) result[bsid] = read_buildset_properties(c, bsid, names);
+        for (auto bsid : bsids)
+            result[bsid] = read_buildset_properties(c, bsid, names);
         return result;
     };
     co_return co_await context_.db.read(std::move(work));

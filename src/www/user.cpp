@@ -17,7 +17,8 @@ boost::json::object User::user_info() const {
     info["email"] = email;
     info["full_name"] = full_name;
     boost::json::array group_list;
-    for (const auto& group : groups) group_list.emplace_back(group);
+    for (const auto& group : groups)
+        group_list.emplace_back(group);
     info["groups"] = std::move(group_list);
     return info;
 }

@@ -30,7 +30,8 @@ std::string like_pattern(const boost::json::value& value) {
 
 std::string placeholders(std::size_t count) {
     std::string text;
-    for (std::size_t i = 0; i < count; ++i) text += i == 0 ? "?" : ", ?";
+    for (std::size_t i = 0; i < count; ++i)
+        text += i == 0 ? "?" : ", ?";
     return text;
 }
 
@@ -39,7 +40,8 @@ std::string plain_clause(const Filter& filter, const std::string& column,
     const auto count = filter.values.size();
     if (count == 0) return {};
     auto add_all = [&] {
-        for (const auto& value : filter.values) params.push_back(to_field(value));
+        for (const auto& value : filter.values)
+            params.push_back(to_field(value));
     };
     switch (filter.op) {
     case FilterOp::eq:
@@ -64,7 +66,8 @@ std::string plain_clause(const Filter& filter, const std::string& column,
     case FilterOp::ge: {
         if (count != 1) return {};
         static constexpr std::string_view kSymbols[] = {"<", "<=", ">", ">="};
-        const auto index = static_cast<std::size_t>(filter.op) - static_cast<std::size_t>(FilterOp::lt);
+        const auto index =
+            static_cast<std::size_t>(filter.op) - static_cast<std::size_t>(FilterOp::lt);
         params.push_back(to_field(filter.values[0]));
         return column + " " + std::string(kSymbols[index]) + " ?";
     }
@@ -135,8 +138,8 @@ CompiledQuery compile_query(const Query& query, const ColumnMap& columns, std::s
     compiled.order_by = order;
     if (query.limit || query.offset > 0) {
         compiled.paging = " LIMIT ? OFFSET ?";
-        compiled.paging_params = {query.limit ? *query.limit : std::numeric_limits<std::int64_t>::max(),
-                                  query.offset};
+        compiled.paging_params = {
+            query.limit ? *query.limit : std::numeric_limits<std::int64_t>::max(), query.offset};
     }
     return compiled;
 }

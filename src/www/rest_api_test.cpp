@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: Apache-2.0
+// RestApi's read side on a real (in-memory) SQLite database filled through data/'s stores:
+// paths, result specs, envelopes, errors, log contents and raw downloads, visibility.
+#include "data/builders.hpp"
+#include "data/builds.hpp"
+#include "data/buildsets.hpp"
+#include "data/masters.hpp"
+#include "data/workers.hpp"
+#include "www/rest_api.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json/parse.hpp>
+
+#include <gtest/gtest.h>
+
+namespace kiln::www {
+namespace {
+
+namespace asio = boost::asio;
+using data::Id;
+
+class RestApiTest : public ::testing::Test {
+protected:
+    static std::unique_ptr<db::Database> open_empty() {
+        auto opened = db::open_database("sqlite::memory:", ".");
+        if (!opened) throw std::runtime_error(opened.error().message);
+        db::upgrade_schema(**opened);
+        return std::move(*opened);
+    }
+
+    template <typename T>
+    T run(asio::awaitable<T> task) {
+        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
+        io.restart();
+        io.run();
+        return future.get();
+    }
+
+    RestApiTest() {
+        masterid = run(masters.find_or_create("host:/m"));
+        run(masters.mark_started(masterid));
+        auto ids = run(builders.configure(
+            masterid, {{"app", "the app", {"ci", "linux"}}, {"secret", std::nullopt, {}}}));
+        app = ids.at("app");
+        secret = ids.at("secret");
+        workerid = run(workers.configure(masterid, {{"w1", {app, secret}}})).at("w1");
+        // Three builds of app (success, failure, running), one of secret.
+        for (int i = 0; i < 3; ++i)
+            add_build(app, i == 0 ? 0 : 2, i == 2);
+        add_build(secret, 0, false);
+    }
+
+    Id add_build(Id builderid, int results, bool running) {
+        data::NewBuildset spec;
+        spec.reason = "forced";
+        spec.properties.set("owner", "alice", "Force Build Form");
+        spec.builderids = {builderid};
+        auto added = run(buildsets.add(spec));
+        core::Properties properties;
+        properties.set("buildername", "x", "Builder");
+        properties.set("owner", "alice", "Force Build Form");
+        auto build = run(builds.add(builderid, added.request_by_builder.at(builderid), workerid,
+                                    masterid, properties, "building"));
+        auto step = run(builds.add_step(build.buildid, "shell"));
+        run(builds.start_step(step.stepid));
+        auto log = run(builds.add_log(step.stepid, "stdio", "s"));
+        run(builds.append_log(log.logid, "hline0\noline1\neline2\noline3\n"));
+        run(builds.finish_log(log.logid));
+        if (!running) run(builds.finish(build.buildid, results));
+        return build.buildid;
+    }
+
+    struct Reply {
+        int status;
+        std::string content_type;
+        std::string body;
+        boost::json::value json;
+    };
+
+    Reply get(std::string path, std::string query = {}, Visibility visibility = {},
+              bool pretty = false) {
+        auto response = run(api.get(path, query, pretty, false, visibility));
+        Reply reply{response.status, "", response.body, {}};
+        for (const auto& h : response.headers)
+            if (h.name == "Content-Type") reply.content_type = h.value;
+        if (response.stream) {
+            for (;;) {
+                auto piece = run(response.stream());
+                if (!piece) break;
+                reply.body += *piece;
+            }
+        }
+        boost::system::error_code ec;
+        reply.json = boost::json::parse(reply.body, ec);
+        return reply;
+    }
+
+    asio::io_context io;
+    std::unique_ptr<db::Database> database = open_empty();
+    bus::Bus bus;
+    data::Context context{*database, bus, [] { return data::Epoch{1700000000}; }};
+    data::Masters masters{context};
+    data::Builders builders{context};
+    data::Workers workers{context};
+    data::Buildsets buildsets{context};
+    data::Builds builds{context};
+    RestApi api{context, [] { return std::shared_ptr<const config::MasterConfig>(); }};
+    Id masterid = 0, app = 0, secret = 0, workerid = 0;
+};
+
+TEST_F(RestApiTest, lists_builds_in_the_envelope_with_the_real_total) {
+    auto reply = get("builds", "limit=2&order=-buildid");
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(reply.content_type, "application/json; charset=utf-8");
+    const auto& list = reply.json.at("builds").as_array();
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[0].at("buildid").as_int64(), 4);
+    EXPECT_EQ(list[1].at("buildid").as_int64(), 3);
+    EXPECT_EQ(reply.json.at("meta").at("total").as_int64(), 4);
+    EXPECT_TRUE(list[0].at("properties").as_object().empty());
+    // Sorted keys, compact.
+    EXPECT_EQ(reply.body.rfind("{\"builds\":[{\"builderid\":", 0), 0u) << reply.body;
+}
+
+TEST_F(RestApiTest, filters_with_operators_and_booleans) {
+    auto failed = get("builds", "results__ne=0&complete=true");
+    ASSERT_EQ(failed.status, 200) << failed.body;
+    ASSERT_EQ(failed.json.at("builds").as_array().size(), 1u);
+    EXPECT_EQ(failed.json.at("builds").as_array()[0].at("buildid").as_int64(), 2);
+
+    auto running = get("builds", "complete=false");
+    ASSERT_EQ(running.json.at("builds").as_array().size(), 1u);
+    EXPECT_EQ(running.json.at("builds").as_array()[0].at("buildid").as_int64(), 3);
+
+    auto in_set = get("builds", "buildid__in=1&buildid__in=4&field=buildid");
+    ASSERT_EQ(in_set.status, 200) << in_set.body;
+    ASSERT_EQ(in_set.json.at("builds").as_array().size(), 2u);
+    EXPECT_EQ(in_set.json.at("builds").as_array()[1].as_object().size(), 1u);
+
+    auto contains = get("builders", "tags__contains=linux");
+    ASSERT_EQ(contains.json.at("builders").as_array().size(), 1u);
+    EXPECT_EQ(contains.json.at("builders").as_array()[0].at("name").as_string(), "app");
+}
+
+TEST_F(RestApiTest, answers_buildbots_errors) {
+    EXPECT_EQ(get("builds", "bogus=1").json.at("error").as_string(),
+              "unrecognized query parameter 'bogus'");
+    EXPECT_EQ(get("builds", "buildid=abc").json.at("error").as_string(),
+              "invalid filter value for buildid");
+    EXPECT_EQ(get("builds", "limit=x").json.at("error").as_string(), "invalid limit");
+    EXPECT_EQ(get("builds", "order=nope").json.at("error").as_string(), "no such field 'nope'");
+    EXPECT_EQ(get("builds", "field=buildid&results=0").json.at("error").as_string(),
+              "cannot filter on un-selected fields");
+    EXPECT_EQ(get("builds/1", "results=0").json.at("error").as_string(),
+              "this is not a collection");
+    auto unknown = get("builds/");
+    EXPECT_EQ(unknown.status, 404);
+    EXPECT_EQ(unknown.json.at("error").as_string(), "Invalid path: builds/");
+    EXPECT_EQ(unknown.content_type, "text/plain; charset=utf-8");
+    EXPECT_EQ(get("builds/999").status, 404);
+    // An unknown operator is ignored, as Buildbot does.
+    EXPECT_EQ(get("builds", "buildid__nope=1").json.at("meta").at("total").as_int64(), 4);
+}
+
+TEST_F(RestApiTest, reads_nested_paths_by_id_and_by_name) {
+    auto by_name = get("builders/app/builds/2");
+    ASSERT_EQ(by_name.status, 200) << by_name.body;
+    EXPECT_EQ(by_name.json.at("builds").as_array()[0].at("buildid").as_int64(), 2);
+    EXPECT_TRUE(by_name.json.at("meta").as_object().empty());
+
+    auto steps = get("builders/" + std::to_string(app) + "/builds/1/steps");
+    ASSERT_EQ(steps.status, 200) << steps.body;
+    EXPECT_EQ(steps.json.at("steps").as_array()[0].at("name").as_string(), "shell");
+
+    auto log = get("builds/1/steps/shell/logs/stdio");
+    ASSERT_EQ(log.status, 200) << log.body;
+    EXPECT_EQ(log.json.at("logs").as_array()[0].at("num_lines").as_int64(), 4);
+
+    auto properties = get("builds/1", "property=owner");
+    EXPECT_EQ(properties.json.at("builds").as_array()[0].at("properties").at("owner").at(0),
+              "alice");
+    auto all = get("builds/1/properties");
+    EXPECT_EQ(all.json.at("properties").as_array()[0].at("buildername").at(1), "Builder");
+
+    auto requests = get("buildrequests", "property=owner&complete=false");
+    ASSERT_EQ(requests.status, 200) << requests.body;
+    ASSERT_EQ(requests.json.at("buildrequests").as_array().size(), 4u);
+    EXPECT_EQ(requests.json.at("buildrequests").as_array()[0].at("properties").at("owner").at(0),
+              "alice");
+    auto workers_reply = get("workers/w1");
+    EXPECT_EQ(workers_reply.json.at("workers").as_array()[0].at("workerid").as_int64(), workerid);
+}
+
+TEST_F(RestApiTest, streams_log_contents_by_line_range_and_raw_without_stream_tags) {
+    auto contents = get("logs/1/contents", "offset=1&limit=2");
+    ASSERT_EQ(contents.status, 200) << contents.body;
+    const auto& chunk = contents.json.at("logchunks").as_array()[0];
+    EXPECT_EQ(chunk.at("content").as_string(), "oline1\neline2\n");
+    EXPECT_EQ(chunk.at("firstline").as_int64(), 1);
+    EXPECT_EQ(chunk.at("logid").as_int64(), 1);
+    EXPECT_TRUE(contents.json.at("meta").as_object().empty());
+
+    auto pretty = get("logs/1/contents", "", {}, true);
+    ASSERT_TRUE(pretty.json.is_object()) << pretty.body;
+    EXPECT_EQ(pretty.json.at("logchunks").as_array()[0].at("content").as_string(),
+              "hline0\noline1\neline2\noline3\n");
+    EXPECT_EQ(pretty.content_type, "text/plain; charset=utf-8");
+
+    EXPECT_EQ(get("logs/1/contents", "offset=9").status, 404);
+
+    auto raw = get("logs/1/raw");
+    ASSERT_EQ(raw.status, 200);
+    EXPECT_EQ(raw.body, "line0\nline1\nline2\nline3");
+}
+
+TEST_F(RestApiTest, a_hidden_builder_is_absent_from_lists_entities_and_counts) {
+    Visibility visibility{[](std::string_view name) { return name != "secret"; }};
+    auto list = get("builders", "", visibility);
+    ASSERT_EQ(list.json.at("builders").as_array().size(), 1u);
+    auto all_builds = get("builds", "", visibility);
+    EXPECT_EQ(all_builds.json.at("meta").at("total").as_int64(), 3);
+    EXPECT_EQ(get("builds/4", "", visibility).status, 404);
+    EXPECT_EQ(get("builders/secret", "", visibility).status, 404);
+    EXPECT_EQ(get("logs/4", "", visibility).status, 404);
+    EXPECT_EQ(get("buildrequests", "", visibility).json.at("meta").at("total").as_int64(), 3);
+    EXPECT_EQ(get("buildsets", "", visibility).json.at("buildsets").as_array().size(), 3u);
+    // Without restrictions it is there.
+    EXPECT_EQ(get("builds/4").status, 200);
+}
+
+TEST_F(RestApiTest, the_spec_lists_every_pattern_with_its_type) {
+    auto reply = get("application.spec");
+    ASSERT_EQ(reply.status, 200);
+    const auto& specs = reply.json.at("specs").as_array();
+    EXPECT_EQ(specs.size(), api.patterns().size());
+    bool found = false;
+    for (const auto& spec : specs)
+        if (spec.at("path") == "builders/n:builderid/builds/n:build_number/steps") {
+            found = true;
+            EXPECT_EQ(spec.at("plural"), "steps");
+        }
+    EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace kiln::www
