@@ -6,13 +6,16 @@
 #include "data/builds.hpp"
 #include "data/buildsets.hpp"
 #include "data/masters.hpp"
+#include "data/queries.hpp"
 #include "data/workers.hpp"
 #include "io/task_group.hpp"
+#include "master/master_control.hpp"
 #include "process/build_request_distributor.hpp"
 #include "process/value_conversion.hpp"
 #include "process/worker_listener.hpp"
 #include "process/worker_pool.hpp"
 #include "steps/step_factory.hpp"
+#include "www/www_service.hpp"
 
 #include <map>
 #include <regex>
@@ -105,6 +108,8 @@ struct Master::State {
     process::BuildRequestDistributor distributor;
     io::TaskGroup tasks;
     std::unique_ptr<process::WorkerListener> listener;
+    std::unique_ptr<www::Control> control;
+    std::unique_ptr<www::WwwService> www;
     std::vector<bus::Subscription> subscriptions;
     std::map<std::string, data::Id, std::less<>> builder_ids;
     std::map<std::string, data::Id, std::less<>> worker_ids;
@@ -317,6 +322,18 @@ asio::awaitable<void> Master::run() {
     s.subscriptions.push_back(s.bus.subscribe(bus::parse_key("buildrequests/*/unclaimed"),
                                               [&s](const bus::Message&) { s.distributor.wake(); }));
     s.tasks.spawn(s.listener->run());
+    {
+        www::WwwOptions options;
+        options.port = static_cast<std::uint16_t>(s.config.www_port);
+        if (const char* bind = std::getenv("KILN_WWW_BIND")) options.bind_address = bind;
+        if (const char* root = std::getenv("KILN_WEB_ROOT")) options.web_root = root;
+        s.control = make_master_control(*this);
+        auto config_source = [this] { return current_config(); };
+        s.www = std::make_unique<www::WwwService>(s.executor, s.context, *s.control,
+                                                  std::move(config_source), std::move(options));
+        spdlog::info("master {} serving the web UI and API on port {}", s.masterid, s.www->port());
+        s.tasks.spawn(s.www->run());
+    }
     s.tasks.spawn(s.distributor.run());
     s.tasks.spawn(s.heartbeat());
 
@@ -341,6 +358,7 @@ asio::awaitable<void> Master::run() {
     }
     co_await s.distributor.wait_idle();
     s.listener->stop();
+    if (s.www) s.www->stop();
     s.tasks.cancel();
     co_await s.tasks.wait();
     s.subscriptions.clear();
@@ -638,5 +656,80 @@ boost::json::object Master::status() const {
             {"worker_port", worker_port()},
             {"workers", std::move(workers)}};
 }
+
+asio::awaitable<core::Expected<void>> Master::stop_build(std::int64_t buildid, std::string reason) {
+    state_->distributor.stop_build(buildid, reason);
+    co_return core::Expected<void>{};
+}
+
+asio::awaitable<core::Expected<ForceResult>> Master::rebuild(std::int64_t buildid) {
+    auto& s = *state_;
+    if (s.is_stop_requested)
+        co_return core::fail(core::ErrorKind::unavailable, "the master is stopping");
+    auto build = co_await s.builds.get(buildid);
+    if (!build)
+        co_return core::fail(core::ErrorKind::not_found, "no build " + std::to_string(buildid));
+    auto request = co_await s.buildsets.get_request(build->buildrequestid);
+    if (!request) co_return core::fail(core::ErrorKind::not_found, "the build has no request");
+    auto buildset = co_await s.buildsets.get(request->buildsetid);
+    if (!buildset) co_return core::fail(core::ErrorKind::not_found, "the build has no buildset");
+    data::NewBuildset spec;
+    spec.reason = "rebuild";
+    for (const auto& stamp : buildset->sourcestamps)
+        spec.sourcestamps.push_back(
+            {stamp.branch, stamp.revision, stamp.repository, stamp.project, stamp.codebase});
+    spec.properties = co_await s.buildsets.properties(request->buildsetid);
+    spec.builderids = {build->builderid};
+    spec.external_idstring = buildset->external_idstring;
+    spec.parent_buildid = buildset->parent_buildid;
+    spec.parent_relationship = buildset->parent_relationship;
+    spec.scheduler = "rebuild";
+    auto added = co_await s.buildsets.add(std::move(spec));
+    ForceResult result{added.bsid, {}, build->builderid};
+    for (const auto& [builderid, brid] : added.request_by_builder)
+        result.buildrequestids.push_back(brid);
+    co_return result;
+}
+
+asio::awaitable<core::Expected<void>> Master::cancel_request(std::int64_t buildrequestid,
+                                                             std::string reason) {
+    auto& s = *state_;
+    auto request = co_await s.buildsets.get_request(buildrequestid);
+    if (!request)
+        co_return core::fail(core::ErrorKind::not_found,
+                             "no build request " + std::to_string(buildrequestid));
+    if (request->complete) co_return core::Expected<void>{};
+    if (co_await s.buildsets.cancel(buildrequestid, s.masterid)) co_return core::Expected<void>{};
+    // Claimed: stop the builds serving it.
+    data::Queries queries(s.context);
+    data::Query query;
+    query.filters.push_back(
+        {"buildrequestid", data::FilterOp::eq, {boost::json::value(buildrequestid)}});
+    query.filters.push_back({"complete", data::FilterOp::eq, {boost::json::value(false)}});
+    auto running = co_await queries.builds(std::move(query));
+    for (const auto& build : running.items)
+        s.distributor.stop_build(build.buildid, reason);
+    co_return core::Expected<void>{};
+}
+
+std::int64_t Master::builder_id(std::string_view name) const {
+    auto found = state_->builder_ids.find(name);
+    return found == state_->builder_ids.end() ? 0 : found->second;
+}
+
+std::string Master::worker_name(std::int64_t workerid) const {
+    for (const auto& [name, id] : state_->worker_ids)
+        if (id == workerid) return name;
+    return {};
+}
+
+std::shared_ptr<const config::MasterConfig> Master::current_config() const {
+    // Not owning: the configuration lives as long as the master, and is only read on the
+    // master's executor, between reconfigs.
+    return std::shared_ptr<const config::MasterConfig>(&state_->config,
+                                                       [](const config::MasterConfig*) {});
+}
+
+std::uint16_t Master::www_port() const { return state_->www ? state_->www->port() : 0; }
 
 }  // namespace kiln::master

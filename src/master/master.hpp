@@ -32,6 +32,7 @@ struct ForceRequest {
 struct ForceResult {
     std::int64_t bsid = 0;
     std::vector<std::int64_t> buildrequestids;
+    std::int64_t builderid = 0;  // of the (first) builder
 };
 
 class Master {
@@ -65,6 +66,24 @@ public:
     // (disconnect now: its builds end RETRY and are built again elsewhere).
     boost::asio::awaitable<core::Expected<void>> control_worker(std::string name,
                                                                 std::string action);
+
+    // Stops a running build (CANCELLED); a build that is not running is left as it is.
+    boost::asio::awaitable<core::Expected<void>> stop_build(std::int64_t buildid,
+                                                            std::string reason);
+    // A new buildset with the build's sourcestamps and properties, reason "rebuild", for the
+    // build's builder.
+    boost::asio::awaitable<core::Expected<ForceResult>> rebuild(std::int64_t buildid);
+    // Cancels a pending build request; a claimed one has its running builds stopped.
+    boost::asio::awaitable<core::Expected<void>> cancel_request(std::int64_t buildrequestid,
+                                                                std::string reason);
+    // The id of a configured builder (0 when unknown).
+    std::int64_t builder_id(std::string_view name) const;
+    // The name of a configured worker by id (empty when unknown).
+    std::string worker_name(std::int64_t workerid) const;
+    // The configuration in force (for the web server; valid until the next reconfig).
+    std::shared_ptr<const config::MasterConfig> current_config() const;
+    // The web server's port once run() has bound it (0 before).
+    std::uint16_t www_port() const;
 
     // A short status for `kiln` commands: master id, workers, running builds.
     boost::json::object status() const;
