@@ -44,7 +44,9 @@ struct HttpRequest {
 
 // Produces the next piece of a streamed body. An empty optional ends the body; a piece may
 // be empty only if more follow. It runs on the server's executor and may wait (an event
-// stream waits for events); the server cancels it when the client goes away.
+// stream waits for events); the server cancels it (terminal cancellation, which it must
+// honour) when the client goes away (closes, half-closes or breaks the connection) and on
+// stop(). An exception cuts the body short and closes the connection.
 using BodyProducer = std::function<boost::asio::awaitable<std::optional<std::string>>()>;
 
 struct HttpResponse {
@@ -70,7 +72,9 @@ struct HttpServerOptions {
     std::uint16_t port = 0;  // 0: pick a free port (see port())
     std::size_t max_header_bytes = 16 * 1024;
     std::size_t max_body_bytes = 1024 * 1024;  // larger declared or sent bodies get 413
-    // The headers and body of one request must have arrived within this (slowloris).
+    // The headers and body of one request must have arrived within this (slowloris); the
+    // first request of a connection counts from the connection's start. Also bounds the
+    // opening and closing handshakes of upgraded WebSockets.
     std::chrono::milliseconds request_timeout{10000};
     // A kept-alive connection with no new request for this long is closed.
     std::chrono::milliseconds idle_timeout{60000};
@@ -101,13 +105,16 @@ public:
     HttpServer& operator=(const HttpServer&) = delete;
 
     std::uint16_t port() const;
+    // Connections being served (HTTP or WebSocket), not those being refused with 503. Read it
+    // on the server's executor.
     std::size_t open_connections() const;
 
     // Accepts connections until stop(); each connection runs in its own task, and one failing
     // connection never ends the loop. Returns after stop() once every connection task ended.
     boost::asio::awaitable<void> run();
 
-    // Stops accepting and closes every open connection (streams and WebSockets included).
+    // Stops accepting and closes every open connection (streams and WebSockets included),
+    // cancelling running handlers, producers and on_websocket tasks. Callable from any thread.
     void stop();
 
 private:

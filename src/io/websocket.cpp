@@ -5,6 +5,7 @@
 
 #include "core/base64.hpp"
 #include "core/version.hpp"
+#include "io/detail/server_websocket.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -54,21 +55,14 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // Upgrade requests of Buildbot workers are about 350 bytes; browsers with cookies stay far below.
 constexpr std::size_t kMaxRequestHeadBytes = 16 * 1024;
 constexpr std::size_t kMaxResponseHeadBytes = 16 * 1024;
-// Sent as User-Agent and Server.
-std::string product_name() { return "Kiln/" + std::string(core::kVersion); }
+using detail::endpoint_string;
+using detail::product_name;
 
 using PlainLayer = beast::tcp_stream;
 using TlsLayer = beast::ssl_stream<beast::tcp_stream>;
 
 template <class Next>
 constexpr bool kIsTls = std::is_same_v<Next, TlsLayer>;
-
-std::string endpoint_string(const tcp::endpoint& endpoint) {
-    const auto address = endpoint.address();
-    auto text = address.to_string();
-    if (address.is_v6()) text = "[" + text + "]";
-    return text + ":" + std::to_string(endpoint.port());
-}
 
 bool is_ip_address(const std::string& host) {
     error_code ec;
@@ -288,6 +282,25 @@ public:
         ws_.read_message_max(max_message_bytes);
     }
 
+    // Server side, after configure(): answers the upgrade `request` with 101 (Server and
+    // `response_headers` added). The stream reads `already_received` (bytes that arrived after
+    // the request) before anything else.
+    template <class Body>
+    asio::awaitable<error_code>
+    accept(const http::request<Body>& request, std::string already_received,
+           std::vector<std::pair<std::string, std::string>> response_headers) {
+        tap().replay(std::move(already_received));
+        beast::get_lowest_layer(ws_).expires_never();
+        ws_.set_option(websocket::stream_base::decorator(
+            [headers = std::move(response_headers)](websocket::response_type& response) {
+                response.set(http::field::server, product_name());
+                for (const auto& [name, value] : headers)
+                    response.set(name, value);
+            }));
+        auto [ec] = co_await ws_.async_accept(request, use_tuple);
+        co_return ec;
+    }
+
     asio::awaitable<std::optional<Message>> read() override {
         beast::flat_buffer buffer;
         auto [ec, size] = co_await ws_.async_read(buffer, use_tuple);
@@ -401,6 +414,46 @@ private:
     bool is_writing_ = false;
     std::deque<WriteTurn*> waiting_writers_;
     bool is_closing_ = false;
+};
+
+// A plain-TCP server connection whose upgrade request another server read (HttpServer).
+class PlainServerWebSocket final : public detail::ServerWebSocket {
+public:
+    PlainServerWebSocket(beast::tcp_stream stream, std::string remote,
+                         std::chrono::milliseconds handshake_timeout, std::size_t max_message_bytes,
+                         std::function<void()> on_destroy)
+        : connection_(std::move(remote), nullptr, std::move(stream)) {
+        connection_.configure(handshake_timeout, max_message_bytes);
+        connection_.on_destroy(std::move(on_destroy));
+    }
+
+    asio::awaitable<bool>
+    accept(const http::request<http::string_body>& request, std::string already_received,
+           std::vector<std::pair<std::string, std::string>> response_headers) override {
+        auto accepting =
+            connection_.accept(request, std::move(already_received), std::move(response_headers));
+        const auto ec = co_await std::move(accepting);
+        if (ec) {
+            spdlog::debug("websocket {}: upgrade failed: {}", connection_.remote_endpoint(),
+                          ec.message());
+            co_return false;
+        }
+        co_return true;
+    }
+
+    asio::awaitable<std::optional<Message>> read() override { return connection_.read(); }
+    asio::awaitable<void> send(std::string payload) override {
+        return connection_.send(std::move(payload));
+    }
+    asio::awaitable<void> send_text(std::string payload) override {
+        return connection_.send_text(std::move(payload));
+    }
+    asio::awaitable<void> close(std::uint16_t code) override { return connection_.close(code); }
+    void abort() override { connection_.abort(); }
+    std::string remote_endpoint() const override { return connection_.remote_endpoint(); }
+
+private:
+    Connection<PlainLayer> connection_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -520,8 +573,24 @@ bool has_token(const http::fields& fields, http::field name, std::string_view to
     return it != fields.end() && http::token_list{it->value()}.exists(token);
 }
 
-// The checks Beast's accept makes, done first so that every refusal is a bare status line.
-bool is_valid_upgrade(const http::request<http::empty_body>& request) {
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Shared with http_server.cpp (detail/server_websocket.hpp)
+
+namespace detail {
+
+std::unique_ptr<ServerWebSocket> make_server_websocket(beast::tcp_stream stream,
+                                                       std::string remote_endpoint,
+                                                       std::chrono::milliseconds handshake_timeout,
+                                                       std::size_t max_message_bytes,
+                                                       std::function<void()> on_destroy) {
+    return std::make_unique<PlainServerWebSocket>(std::move(stream), std::move(remote_endpoint),
+                                                  handshake_timeout, max_message_bytes,
+                                                  std::move(on_destroy));
+}
+
+bool is_valid_websocket_upgrade(const http::request_header<>& request) {
     if (request.version() != 11 || request.method() != http::verb::get) return false;
     if (request.count(http::field::host) != 1) return false;
     if (!has_token(request, http::field::connection, "upgrade")) return false;
@@ -534,7 +603,16 @@ bool is_valid_upgrade(const http::request<http::empty_body>& request) {
     return decoded && decoded->size() == 16;
 }
 
-}  // namespace
+std::string endpoint_string(const tcp::endpoint& endpoint) {
+    const auto address = endpoint.address();
+    auto text = address.to_string();
+    if (address.is_v6()) text = "[" + text + "]";
+    return text + ":" + std::to_string(endpoint.port());
+}
+
+std::string product_name() { return "Kiln/" + std::string(core::kVersion); }
+
+}  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
 // Public functions
@@ -732,7 +810,8 @@ struct WebSocketServer::Impl : std::enable_shared_from_this<Impl> {
         error_code parse_ec;
         parser.put(asio::buffer(head.data(), head_size), parse_ec);
         if (parse_ec || !parser.is_header_done() || parser.chunked() ||
-            parser.content_length().value_or(0) != 0 || !is_valid_upgrade(parser.get())) {
+            parser.content_length().value_or(0) != 0 ||
+            !detail::is_valid_websocket_upgrade(parser.get())) {
             co_await refuse(*connection, 400);
             co_return;
         }
@@ -751,14 +830,10 @@ struct WebSocketServer::Impl : std::enable_shared_from_this<Impl> {
 
         // A client must wait for the 101 before sending frames, but keep anything it sent early.
         head.erase(0, head_size);
-        tap.replay(std::move(head));
-        lowest.expires_never();
         connection->configure(options_.handshake_timeout, options_.max_message_bytes);
-        connection->socket().set_option(
-            websocket::stream_base::decorator([](websocket::response_type& response) {
-                response.set(http::field::server, product_name());
-            }));
-        auto [accept_ec] = co_await connection->socket().async_accept(request, use_tuple);
+        std::vector<std::pair<std::string, std::string>> no_extra_headers;
+        auto accepting = connection->accept(request, std::move(head), std::move(no_extra_headers));
+        const auto accept_ec = co_await std::move(accepting);
         if (accept_ec) {
             spdlog::debug("websocket {}: upgrade failed: {}", connection->remote_endpoint(),
                           accept_ec.message());
