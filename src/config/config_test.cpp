@@ -136,7 +136,9 @@ return {
     EXPECT_EQ(config.secrets.at("hook"), "hooksecret");
     EXPECT_EQ(config.www.options.at("change_hook").at("github").at("secret"),
               boost::json::parse(R"({"$secret":"hook"})"));
-    EXPECT_EQ(config.www.options.at("auth").at("$kind"), "auth.users_file");
+    EXPECT_EQ(config.www_auth.method, AuthMethod::users_file);
+    EXPECT_EQ(config.www_auth.users_file, "users.txt");
+    EXPECT_FALSE(config.www.options.contains("auth")) << "auth is typed, not generic";
     ASSERT_EQ(config.change_sources.size(), 1u);
     EXPECT_EQ(config.change_sources[0].type, "git_poller");
     EXPECT_EQ(config.change_sources[0].options.at("branches"), boost::json::parse(R"(["main"])"));

@@ -216,13 +216,16 @@ void Loader::load_www(Fields& fields) {
     const auto where = key_location("www");
     Fields www{reader_, table, "'www'", where, keys};
     if (auto port = www.integer("port", 1, 65535)) config_.www_port = static_cast<int>(*port);
+    detail::parse_www_auth(reader_, www, config_.www_auth);
     config_.www.type = "www";
     config_.www.where = where;
     detail::OpaqueParts parts;
+    auto is_typed = [](std::string_view key) {
+        return key == "port" || key == "auth" || key == "authz" || key == "session_lifetime";
+    };
     lua_pushnil(state);
     while (lua_next(state, table)) {
-        if (lua_type(state, -2) == LUA_TSTRING &&
-            std::string_view(lua_tostring(state, -2)) != "port") {
+        if (lua_type(state, -2) == LUA_TSTRING && !is_typed(lua_tostring(state, -2))) {
             std::string key = lua_tostring(state, -2);
             config_.www.options[key] =
                 reader_.opaque(-1, where, "'www." + key + "'", "/" + key, parts);

@@ -124,6 +124,62 @@ struct SchedulerConfig {
     SourceLocation where;
 };
 
+// www.authz.roles: how a user gets roles (Buildbot's role matchers).
+//   from_groups{ prefix = "kiln-" }: each group starting with prefix, prefix removed;
+//   from_emails{ admins = {"a@x"}, ... } / from_domain{ admins = {"x.org"} }: role -> emails
+//   or e-mail domains; from_username{ roles = {...}, usernames = {...} }; from_owner{ role =
+//   "owner" }: the role, for a rule concerning a build or build request the user owns.
+struct RoleMatcherConfig {
+    std::string type;    // "from_groups" | "from_emails" | "from_domain" | "from_username" |
+                         // "from_owner"
+    std::string prefix;  // from_groups
+    // from_emails / from_domain: role -> the emails or domains that have it.
+    std::map<std::string, std::vector<std::string>, std::less<>> members;
+    std::vector<std::string> roles;      // from_username: the roles; from_owner: one role
+    std::vector<std::string> usernames;  // from_username
+    SourceLocation where;
+};
+
+// www.authz.rules: one of Buildbot's endpoint matchers, tried in order (see www/authz.hpp).
+// type: "force", "stop", "rebuild", "cancel", "enable_scheduler", "control_worker",
+// "shutdown", "any_control", "any".
+struct AllowRuleConfig {
+    std::string type;
+    std::string role;                    // a glob (fnmatch) over the user's roles
+    std::optional<std::string> builder;  // a glob over builder names (force, stop, rebuild,
+                                         // cancel); nullopt: any builder
+    bool default_deny = true;  // a matching rule without the role denies (else: next rule)
+    SourceLocation where;
+};
+
+// www.authz.view: who may see a builder (and its builds). The first entry whose builder glob
+// matches decides; a builder no entry matches is visible to everyone.
+struct ViewRuleConfig {
+    std::string builder;             // glob
+    std::vector<std::string> roles;  // globs; a user with a matching role sees the builder
+    SourceLocation where;
+};
+
+struct AuthzConfig {
+    std::vector<RoleMatcherConfig> roles;
+    std::vector<AllowRuleConfig> rules;
+    std::vector<ViewRuleConfig> view;
+};
+
+enum class AuthMethod {
+    none,        // k.auth.none(): everyone is anonymous (Buildbot's NoAuth)
+    users_file,  // k.auth.users_file("users.txt"): HTTP Basic, sessions and API tokens
+};
+
+// www.auth, www.authz and www.session_lifetime.
+struct WwwAuthConfig {
+    AuthMethod method = AuthMethod::none;
+    std::filesystem::path users_file;  // absolute, or relative to master_dir
+    AuthzConfig authz;
+    std::int64_t session_lifetime = 7 * 24 * 3600;  // seconds a login session lasts
+    SourceLocation where;                           // of k.auth.*
+};
+
 // A change source, reporter or the extra www options: parsed generically for now.
 struct GenericConfig {
     std::string type;  // the constructor's name: "git_poller", "mail", ...; "www" for www
@@ -141,7 +197,8 @@ struct MasterConfig {
     std::string db_url = "sqlite:state.sqlite";
     int worker_port = 9989;
     int www_port = 8010;
-    GenericConfig www;  // www keys other than port (auth, authz, change_hook, ...)
+    WwwAuthConfig www_auth;  // www.auth, www.authz, www.session_lifetime
+    GenericConfig www;       // the other www keys (change_hook, ...), generically
     std::vector<WorkerConfig> workers;
     std::vector<BuilderConfig> builders;
     std::vector<SchedulerConfig> schedulers;
@@ -199,5 +256,10 @@ bool operator==(const BuilderConfig& a, const BuilderConfig& b);
 bool operator==(const ForceParameter& a, const ForceParameter& b);
 bool operator==(const SchedulerConfig& a, const SchedulerConfig& b);
 bool operator==(const GenericConfig& a, const GenericConfig& b);
+bool operator==(const RoleMatcherConfig& a, const RoleMatcherConfig& b);
+bool operator==(const AllowRuleConfig& a, const AllowRuleConfig& b);
+bool operator==(const ViewRuleConfig& a, const ViewRuleConfig& b);
+bool operator==(const AuthzConfig& a, const AuthzConfig& b);
+bool operator==(const WwwAuthConfig& a, const WwwAuthConfig& b);
 
 }  // namespace kiln::config

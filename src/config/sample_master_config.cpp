@@ -20,7 +20,24 @@ return {
 
   db = { url = "sqlite:state.sqlite" },      -- or "postgresql://user@host/dbname"
   protocols = { worker = { port = 9989 } },  -- workers connect here
-  www = { port = 8010 },
+  www = {
+    port = 8010,
+    -- Logins: uncomment to check users against users.txt in this directory (create users
+    -- with `kiln user add . alice --group kiln-admins`, script tokens with `kiln user token`).
+    -- Without it everyone is anonymous and, with no authz rules, may do everything.
+    -- auth = k.auth.users_file("users.txt"),
+    -- authz = {
+    --   roles = { k.roles.from_groups{ prefix = "kiln-" }, k.roles.from_owner{ role = "owner" } },
+    --   -- Tried in order; the first rule matching an action decides (Buildbot's allowRules).
+    --   rules = {
+    --     k.allow.stop{ role = "owner", default_deny = false },  -- owners may stop their builds
+    --     k.allow.force{ builder = "release-*", role = "admins" },
+    --     k.allow.any_control{ role = "admins" },               -- any other action: admins
+    --   },
+    --   view = { { builder = "secret-*", roles = { "admins" } } },  -- who sees which builders
+    -- },
+    -- session_lifetime = 7 * 24 * 3600,  -- seconds a browser login lasts
+  },
 
   -- Workers run the builds. The password is read from secrets/local-worker in this
   -- directory (kiln create-master wrote it); start a worker with the same password:

@@ -7,8 +7,10 @@
 #include "io/daemon.hpp"
 #include "master/control.hpp"
 #include "master/master.hpp"
+#include "master/user_commands.hpp"
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -25,6 +27,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace kiln::master {
 
@@ -346,6 +349,41 @@ int run_cli(int argc, char** argv) {
         ->required()
         ->check(CLI::ExistingDirectory);
 
+    UserCommand user_command;
+    std::string users_file;
+    auto* user_cmd = app.add_subcommand(
+        "user", "Manage the web users of the users file (www.auth = k.auth.users_file)");
+    user_cmd->require_subcommand(1);
+    auto add_user_arguments = [&](CLI::App* command, bool with_name) {
+        command->add_option("DIR", dir, "Master directory")
+            ->required()
+            ->check(CLI::ExistingDirectory);
+        if (with_name) command->add_option("NAME", user_command.name, "User name")->required();
+        command->add_option("--file", users_file,
+                            "The users file (default: the one master.lua names, else users.txt)");
+    };
+    auto* user_add_cmd = user_cmd->add_subcommand(
+        "add", "Add a user; the password is read from standard input (asked when a terminal)");
+    add_user_arguments(user_add_cmd, true);
+    user_add_cmd->add_option("--email", user_command.email, "E-mail address");
+    user_add_cmd->add_option("--full-name", user_command.full_name, "Full name");
+    user_add_cmd->add_option("--group", user_command.groups, "A group (repeatable)");
+    user_add_cmd->add_flag("--replace", user_command.replace,
+                           "Update an existing user (unset fields are kept)");
+    user_add_cmd->add_flag("--no-password", user_command.no_password,
+                           "No password: the user logs in with API tokens only");
+    user_add_cmd->add_flag("--keep-password", user_command.keep_password,
+                           "With --replace: keep the password (none is read)");
+    auto* user_remove_cmd = user_cmd->add_subcommand("remove", "Remove a user and its API tokens");
+    add_user_arguments(user_remove_cmd, true);
+    auto* user_list_cmd = user_cmd->add_subcommand("list", "List the users");
+    add_user_arguments(user_list_cmd, false);
+    auto* user_token_cmd = user_cmd->add_subcommand(
+        "token", "Make an API token for a user and print it (once: only its digest is kept)");
+    add_user_arguments(user_token_cmd, true);
+    user_token_cmd->add_flag("--revoke-all", user_command.revoke_all,
+                             "Remove every API token of the user instead");
+
     CLI11_PARSE(app, argc, argv);
     const fs::path path(dir);
 
@@ -376,6 +414,19 @@ int run_cli(int argc, char** argv) {
         return code;
     }
     if (*upgrade_cmd) return upgrade_master(path);
+    if (*user_cmd) {
+        user_command.dir = path;
+        if (!users_file.empty()) user_command.file = fs::path(users_file);
+        if (*user_add_cmd)
+            return user_add(user_command, std::cin, ::isatty(STDIN_FILENO) != 0, std::cout,
+                            std::cerr);
+        if (*user_remove_cmd) return user_remove(user_command, std::cout, std::cerr);
+        if (*user_list_cmd) return user_list(user_command, std::cout, std::cerr);
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        return user_token(user_command, now, std::cout, std::cerr);
+    }
     if (*force_cmd) {
         boost::json::array pairs;
         for (const auto& property : properties) {

@@ -452,6 +452,8 @@ asio::awaitable<core::Expected<std::vector<std::string>>> Master::reconfig() {
             changes.push_back("scheduler changed: " + name);
     for (const auto& name : names(s.config.schedulers))
         if (!next.find_scheduler(name)) changes.push_back("scheduler removed: " + name);
+    if (!(s.config.www_auth == next.www_auth))
+        changes.push_back("www auth changed (www.auth, www.authz, www.session_lifetime)");
 
     co_await s.apply(next);
     s.config = std::move(next);

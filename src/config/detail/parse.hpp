@@ -19,6 +19,10 @@ bool is_scheduler_kind(std::string_view kind);
 // A generic constructor (change source, reporter).
 GenericConfig parse_generic(Reader& reader, const KilnObject& object);
 
+// www.auth, www.authz and www.session_lifetime of the www table `www` (typed keys; the loader
+// leaves them out of the generic www options).
+void parse_www_auth(Reader& reader, const Fields& www, WwwAuthConfig& config);
+
 // Checks a constructor's call shape (a table argument and nothing more); reports otherwise.
 bool check_table_argument(Reader& reader, const KilnObject& object);
 
