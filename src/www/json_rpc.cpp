@@ -277,7 +277,8 @@ asio::awaitable<io::HttpResponse> JsonRpc::Impl::call(std::string path, io::Http
         std::optional<Id> workerid = args.integer("workerid");
         if (!workerid) {
             auto name = args.text("name");
-            for (const auto& worker : co_await queries.workers())
+            auto workers = co_await queries.workers();
+            for (const auto& worker : workers)
                 if (name && worker.name == *name) workerid = worker.workerid;
         }
         if (!workerid) co_return rpc_error(404, -32600, "no such worker", with_id);

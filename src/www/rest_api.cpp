@@ -299,7 +299,8 @@ struct RestApi::Impl {
         auto step = co_await resolve_step(call);
         if (!step) co_return std::nullopt;
         auto slug = call.args.text("log_slug");
-        for (auto& log : co_await builds.logs(step->stepid))
+        auto logs = co_await builds.logs(step->stepid);
+        for (auto& log : logs)
             if (slug && log.slug == *slug) co_return std::move(log);
         co_return std::nullopt;
     }
@@ -442,7 +443,8 @@ struct RestApi::Impl {
             if (call.args.has("buildid")) co_return collection({});
             co_return not_found();
         }
-        co_return collection(to_items(co_await builds.steps(build->buildid)));
+        auto steps = co_await builds.steps(build->buildid);
+        co_return collection(to_items(steps));
     }
 
     asio::awaitable<Result> step_entity(Call& call) {
@@ -457,7 +459,8 @@ struct RestApi::Impl {
             if (call.args.has("stepid")) co_return collection({});
             co_return not_found();
         }
-        co_return collection(to_items(co_await builds.logs(step->stepid)));
+        auto logs = co_await builds.logs(step->stepid);
+        co_return collection(to_items(logs));
     }
 
     asio::awaitable<Result> log_entity(Call& call) {
@@ -491,7 +494,8 @@ struct RestApi::Impl {
     asio::awaitable<Result> build_property_list(Call& call) {
         auto build = co_await resolve_build(call);
         if (!build) co_return not_found();
-        co_return collection(property_list(co_await builds.properties(build->buildid)));
+        auto properties = co_await builds.properties(build->buildid);
+        co_return collection(property_list(properties));
     }
 
     asio::awaitable<std::optional<data::Buildset>> visible_buildset(Call& call, Id bsid) {
@@ -510,14 +514,20 @@ struct RestApi::Impl {
 
     asio::awaitable<Result> buildset_properties(Call& call) {
         auto bsid = call.args.integer("bsid");
-        if (!bsid || !co_await visible_buildset(call, *bsid)) co_return not_found();
-        co_return entity((co_await buildsets.properties(*bsid)).to_api());
+        if (!bsid) co_return not_found();
+        auto buildset = co_await visible_buildset(call, *bsid);
+        if (!buildset) co_return not_found();
+        auto properties = co_await buildsets.properties(*bsid);
+        co_return entity(properties.to_api());
     }
 
     asio::awaitable<Result> buildset_property_list(Call& call) {
         auto bsid = call.args.integer("bsid");
-        if (!bsid || !co_await visible_buildset(call, *bsid)) co_return not_found();
-        co_return collection(property_list(co_await buildsets.properties(*bsid)));
+        if (!bsid) co_return not_found();
+        auto buildset = co_await visible_buildset(call, *bsid);
+        if (!buildset) co_return not_found();
+        auto properties = co_await buildsets.properties(*bsid);
+        co_return collection(property_list(properties));
     }
 
     asio::awaitable<Result> buildrequests_collection(Call& call) {
@@ -550,7 +560,8 @@ struct RestApi::Impl {
 
     asio::awaitable<Result> buildrequest_entity(Call& call) {
         auto brid = call.args.integer("buildrequestid");
-        auto request = brid ? co_await buildsets.get_request(*brid) : std::nullopt;
+        std::optional<data::BuildRequest> request;
+        if (brid) request = co_await buildsets.get_request(*brid);
         if (!request || co_await is_hidden(call, request->builderid)) co_return not_found();
         Items items{request->to_json()};
         co_await attach_request_properties(call, items);
@@ -562,8 +573,10 @@ struct RestApi::Impl {
         auto result = co_await queries.buildsets(std::move(query));
         Items items;
         for (const auto& buildset : result.items) {
-            if (call.visibility.is_restricted() && !co_await visible_buildset(call, buildset.bsid))
-                continue;
+            if (call.visibility.is_restricted()) {
+                auto visible = co_await visible_buildset(call, buildset.bsid);
+                if (!visible) continue;
+            }
             items.push_back(buildset.to_json());
         }
         Answer answer = collection(std::move(items));
@@ -574,7 +587,8 @@ struct RestApi::Impl {
 
     asio::awaitable<Result> buildset_entity(Call& call) {
         auto bsid = call.args.integer("bsid");
-        auto buildset = bsid ? co_await visible_buildset(call, *bsid) : std::nullopt;
+        std::optional<data::Buildset> buildset;
+        if (bsid) buildset = co_await visible_buildset(call, *bsid);
         if (!buildset) co_return not_found();
         co_return entity(buildset->to_json());
     }
@@ -594,7 +608,8 @@ struct RestApi::Impl {
 
     asio::awaitable<Result> master_entity(Call& call) {
         auto masterid = call.args.integer("masterid");
-        auto master = masterid ? co_await masters.get(*masterid) : std::nullopt;
+        std::optional<data::Master> master;
+        if (masterid) master = co_await masters.get(*masterid);
         if (!master) co_return not_found();
         if (auto builderid = call.args.integer("builderid")) {
             auto builder = co_await builders.get(*builderid);
@@ -625,13 +640,15 @@ struct RestApi::Impl {
     }
 
     asio::awaitable<Result> workers_collection(Call& call) {
-        co_return collection(to_items(co_await scoped_workers(call)));
+        auto workers = co_await scoped_workers(call);
+        co_return collection(to_items(workers));
     }
 
     asio::awaitable<Result> worker_entity(Call& call) {
         auto workerid = call.args.integer("workerid");
         auto name = call.args.text("name");
-        for (const auto& worker : co_await scoped_workers(call))
+        auto workers = co_await scoped_workers(call);
+        for (const auto& worker : workers)
             if ((workerid && worker.workerid == *workerid) || (name && worker.name == *name))
                 co_return entity(worker.to_json());
         co_return not_found();
@@ -678,18 +695,21 @@ struct RestApi::Impl {
 
     asio::awaitable<Result> forcescheduler_entity(Call& call) {
         auto name = call.args.text("schedulername");
-        for (auto& item : co_await visible_force_schedulers(call))
+        auto items = co_await visible_force_schedulers(call);
+        for (auto& item : items)
             if (name && item.at("name").as_string() == *name) co_return entity(std::move(item));
         co_return not_found();
     }
 
     asio::awaitable<Result> sourcestamps_collection(Call&) {
-        co_return collection(to_items(co_await queries.sourcestamps()));
+        auto stamps = co_await queries.sourcestamps();
+        co_return collection(to_items(stamps));
     }
 
     asio::awaitable<Result> sourcestamp_entity(Call& call) {
         auto ssid = call.args.integer("ssid");
-        auto stamp = ssid ? co_await queries.sourcestamp(*ssid) : std::nullopt;
+        std::optional<data::SourceStamp> stamp;
+        if (ssid) stamp = co_await queries.sourcestamp(*ssid);
         if (!stamp) co_return not_found();
         co_return entity(stamp->to_json());
     }
