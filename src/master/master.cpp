@@ -457,6 +457,7 @@ asio::awaitable<core::Expected<std::vector<std::string>>> Master::reconfig() {
 
     co_await s.apply(next);
     s.config = std::move(next);
+    if (s.www) s.www->reconfigure();
     if (new_listener) {
         s.listener->stop();
         s.listener = std::move(new_listener);

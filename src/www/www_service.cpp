@@ -2,11 +2,20 @@
 #include "www/www_service.hpp"
 
 #include "core/version.hpp"
+#include "data/object_state.hpp"
+#include "data/queries.hpp"
+#include "www/auth.hpp"
+#include "www/authz.hpp"
+#include "www/csrf.hpp"
 #include "www/json_output.hpp"
+#include "www/live_updates.hpp"
+#include "www/path_matcher.hpp"
 #include "www/rest_api.hpp"
+#include "www/session.hpp"
 
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 #include <boost/json/array.hpp>
 
@@ -55,34 +64,203 @@ io::HttpResponse json_response(const boost::json::value& value, int status = 200
 
 }  // namespace
 
+// Which builder an event concerns, for users who may not see every builder: builds and
+// build requests name it; steps, logs and build properties are traced through the build they
+// belong to (learnt from earlier events). Bounded: past kMaxEntries it starts over, and an
+// event it cannot place is withheld from restricted users.
+class EventBuilders {
+public:
+    static constexpr std::size_t kMaxEntries = 200'000;
+
+    explicit EventBuilders(bus::Bus& bus) {
+        subscriptions_.push_back(bus.subscribe(bus::parse_key("builds/*/*"),
+                                               [this](const bus::Message& m) { learn(m); }));
+        subscriptions_.push_back(bus.subscribe(bus::parse_key("steps/*/*"),
+                                               [this](const bus::Message& m) { learn(m); }));
+        subscriptions_.push_back(
+            bus.subscribe(bus::parse_key("logs/*/*"), [this](const bus::Message& m) { learn(m); }));
+        subscriptions_.push_back(bus.subscribe(bus::parse_key("builders/*/*"),
+                                               [this](const bus::Message& m) { learn(m); }));
+    }
+
+    void set_names(std::map<data::Id, std::string> names) { names_ = std::move(names); }
+
+    // The builder's name, when the event can be placed.
+    std::optional<std::string> builder_of(const bus::Message& message) const {
+        const auto& payload = *message.payload;
+        std::optional<data::Id> builderid = integer(payload, "builderid");
+        if (!builderid) {
+            auto buildid = integer(payload, "buildid");
+            if (!buildid && message.key.size() >= 2 && message.key[0] == "builds")
+                buildid = parse_id(message.key[1]);
+            if (!buildid)
+                if (auto stepid = step_of(payload)) buildid = find(step_build_, *stepid);
+            if (buildid) builderid = find(build_builder_, *buildid);
+        }
+        if (!builderid) return std::nullopt;
+        auto name = names_.find(*builderid);
+        if (name == names_.end()) return std::nullopt;
+        return name->second;
+    }
+
+private:
+    static std::optional<data::Id> integer(const boost::json::object& payload,
+                                           std::string_view key) {
+        const auto* value = payload.if_contains(key);
+        if (value && value->is_int64()) return value->get_int64();
+        return std::nullopt;
+    }
+    static std::optional<data::Id> parse_id(const std::string& text) {
+        try {
+            return std::stoll(text);
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+    }
+    std::optional<data::Id> step_of(const boost::json::object& payload) const {
+        if (auto stepid = integer(payload, "stepid")) return stepid;
+        if (auto logid = integer(payload, "logid")) return find(log_step_, *logid);
+        return std::nullopt;
+    }
+    static std::optional<data::Id> find(const std::unordered_map<data::Id, data::Id>& map,
+                                        data::Id key) {
+        auto found = map.find(key);
+        if (found == map.end()) return std::nullopt;
+        return found->second;
+    }
+    void remember(std::unordered_map<data::Id, data::Id>& map, data::Id key, data::Id value) {
+        if (map.size() >= kMaxEntries) map.clear();
+        map[key] = value;
+    }
+    void learn(const bus::Message& message) {
+        const auto& payload = *message.payload;
+        auto builderid = integer(payload, "builderid");
+        auto buildid = integer(payload, "buildid");
+        auto stepid = integer(payload, "stepid");
+        auto logid = integer(payload, "logid");
+        if (message.key[0] == "builders" && builderid) {
+            if (const auto* name = payload.if_contains("name"); name && name->is_string())
+                names_[*builderid] = std::string(name->get_string());
+        }
+        if (buildid && builderid) remember(build_builder_, *buildid, *builderid);
+        if (stepid && buildid) remember(step_build_, *stepid, *buildid);
+        if (logid && stepid) remember(log_step_, *logid, *stepid);
+    }
+
+    std::vector<bus::Subscription> subscriptions_;
+    std::map<data::Id, std::string> names_;
+    std::unordered_map<data::Id, data::Id> build_builder_, step_build_, log_step_;
+};
+
 struct WwwService::Impl {
+    asio::any_io_executor executor;
     data::Context& context;
     Control& control;
     ConfigSource config;
     WwwOptions options;
     RestApi rest;
     JsonRpc rpc;
+    LiveUpdates live;
+    EventBuilders event_builders;
+    std::unique_ptr<Authenticator> authenticator;
+    std::unique_ptr<Authorizer> authorizer;
+    config::AuthzConfig authorizer_config;
     std::unique_ptr<io::HttpServer> server;
 
-    Impl(asio::any_io_executor executor, data::Context& context_in, Control& control_in,
+    Impl(asio::any_io_executor executor_in, data::Context& context_in, Control& control_in,
          ConfigSource config_in, WwwOptions options_in)
-        : context(context_in)
+        : executor(executor_in)
+        , context(context_in)
         , control(control_in)
         , config(std::move(config_in))
         , options(std::move(options_in))
         , rest(context, config)
         , rpc(context, control, rest.patterns(),
-              [](const User&, const ControlCheck&) { return core::Expected<void>(); }) {
+              [this](const User& user, const ControlCheck& check) {
+                  return authorize_control(user, check);
+              })
+        , live(executor, context.bus)
+        , event_builders(context.bus) {
         auto http = options.http;
         http.bind_address = options.bind_address;
         http.port = options.port;
         auto handler = [this](io::HttpRequest request) { return handle(std::move(request)); };
-        server = std::make_unique<io::HttpServer>(executor, http, std::move(handler));
+        auto decide = [this](const io::HttpRequest& request) { return decide_upgrade(request); };
+        auto on_open = [this](std::unique_ptr<io::WebSocketConnection> connection,
+                              io::HttpRequest request) {
+            return serve_websocket(std::move(connection), std::move(request));
+        };
+        server = std::make_unique<io::HttpServer>(executor, http, std::move(handler),
+                                                  std::move(decide), std::move(on_open));
     }
 
-    // The user a request comes from.
-    User user_of(const io::HttpRequest&) const { return User{}; }
-    Visibility visibility_for(const User&) const { return {}; }
+    // The authorizer of the configuration in force (rebuilt when www.authz changed).
+    Authorizer& current_authorizer() {
+        auto current = config();
+        const auto& wanted = current ? current->www_auth.authz : config::AuthzConfig{};
+        if (!authorizer || !(wanted == authorizer_config)) {
+            authorizer_config = wanted;
+            authorizer = std::make_unique<Authorizer>(authorizer_config);
+        }
+        return *authorizer;
+    }
+
+    core::Expected<void> authorize_control(const User& user, const ControlCheck& check) {
+        AuthzRequest request;
+        request.action = check.action;
+        request.path = check.path;
+        if (!check.builder.empty()) request.builders.push_back(check.builder);
+        request.owner = check.owner;
+        return current_authorizer().check(user, request);
+    }
+
+    // Who sent the request (an error: bad credentials, or too many password checks).
+    asio::awaitable<core::Expected<Authentication>> authenticate(const io::HttpRequest& request) {
+        if (!authenticator) co_return Authentication{};
+        auto authentication = co_await authenticator->authenticate(request);
+        if (authentication) current_authorizer().assign_roles(authentication.value().user);
+        co_return authentication;
+    }
+
+    Visibility visibility_for(const User& user) {
+        auto& authz = current_authorizer();
+        if (authz.is_open()) return {};
+        // A copy of the authorizer: the predicate may outlive a reconfig.
+        auto shared = std::make_shared<Authorizer>(authorizer_config);
+        return Visibility{
+            [shared, user](std::string_view name) { return shared->may_view_builder(user, name); }};
+    }
+
+    EventVisibility event_visibility_for(const User& user) {
+        auto visibility = visibility_for(user);
+        if (!visibility.is_restricted()) return {};
+        return [this, visibility](const bus::Message& message) {
+            if (message.key.empty()) return false;
+            const auto& kind = message.key[0];
+            if (kind == "masters" || kind == "workers" || kind == "changes") return true;
+            auto name = event_builders.builder_of(message);
+            return name && visibility.may_view_builder(*name);
+        };
+    }
+
+    asio::awaitable<io::HttpResponse> decide_upgrade(const io::HttpRequest& request) {
+        if (request.path() != "/ws") co_return io::HttpResponse::text(404, "not found\n");
+        if (!is_origin_allowed(request)) co_return io::HttpResponse::text(403, "invalid origin\n");
+        auto authentication = co_await authenticate(request);
+        if (!authentication)
+            co_return io::HttpResponse::text(401, authentication.error().message + "\n");
+        io::HttpResponse accept;
+        accept.status = 101;
+        co_return accept;
+    }
+
+    asio::awaitable<void> serve_websocket(std::unique_ptr<io::WebSocketConnection> connection,
+                                          io::HttpRequest request) {
+        auto authentication = co_await authenticate(request);
+        if (!authentication) co_return;
+        auto visibility = event_visibility_for(authentication.value().user);
+        co_await live.serve_websocket(std::move(connection), std::move(visibility));
+    }
 
     std::string configured_url() const {
         auto current = config();
@@ -115,17 +293,23 @@ struct WwwService::Impl {
     }
 
     asio::awaitable<io::HttpResponse> handle(io::HttpRequest request);
-    asio::awaitable<io::HttpResponse> handle_api(io::HttpRequest request, std::string path);
+    asio::awaitable<io::HttpResponse> handle_api(io::HttpRequest request, std::string path,
+                                                 Authentication authentication);
     io::HttpResponse config_json(const User& user) const;
+    asio::awaitable<void> run();
     io::HttpResponse static_file(std::string_view path) const;
 };
 
 io::HttpResponse WwwService::Impl::config_json(const User& user) const {
     auto current = config();
     boost::json::object body;
-    boost::json::object auth;
-    auth["name"] = "NoAuth";
-    body["auth"] = std::move(auth);
+    if (authenticator) {
+        body["auth"] = authenticator->config_json();
+    } else {
+        boost::json::object auth;
+        auth["name"] = "NoAuth";
+        body["auth"] = std::move(auth);
+    }
     body["authz"] = boost::json::object{};
     boost::json::object avatar;
     avatar["name"] = "gravatar";
@@ -175,7 +359,8 @@ io::HttpResponse WwwService::Impl::static_file(std::string_view path) const {
 }
 
 asio::awaitable<io::HttpResponse> WwwService::Impl::handle_api(io::HttpRequest request,
-                                                               std::string path) {
+                                                               std::string path,
+                                                               Authentication authentication) {
     const auto& method = request.method;
     if (!is_origin_allowed(request)) {
         if (method == "POST") {
@@ -191,15 +376,31 @@ asio::awaitable<io::HttpResponse> WwwService::Impl::handle_api(io::HttpRequest r
         add_cors(request, response);
         co_return response;
     }
-    const auto user = user_of(request);
+    const auto& user = authentication.user;
     io::HttpResponse response;
     if (method == "GET" || method == "HEAD") {
+        AuthzRequest read{method, split_path(path), {}, {}};
+        if (auto allowed = current_authorizer().check(user, read); !allowed) {
+            response = rest_error(403, allowed.error().message);
+            add_cors(request, response);
+            co_return response;
+        }
         const bool pretty =
             request.header("Accept").value_or("").find("application/json") == std::string::npos;
         std::string query(request.query());
         response = co_await rest.get(std::move(path), std::move(query), pretty, method == "HEAD",
                                      visibility_for(user));
     } else if (method == "POST") {
+        auto url = configured_url();
+        if (auto safe = check_csrf(request, authentication, url); !safe) {
+            boost::json::object error;
+            error["code"] = -32600;
+            error["message"] = safe.error().message;
+            boost::json::object body;
+            body["jsonrpc"] = "2.0";
+            body["error"] = std::move(error);
+            co_return io::HttpResponse::text(403, to_sorted_json(body), "application/json");
+        }
         response = co_await rpc.call(std::move(path), std::move(request), user);
         co_return response;
     } else {
@@ -211,9 +412,29 @@ asio::awaitable<io::HttpResponse> WwwService::Impl::handle_api(io::HttpRequest r
 
 asio::awaitable<io::HttpResponse> WwwService::Impl::handle(io::HttpRequest request) {
     const std::string path(request.path());
+    if (path == "/auth/login") {
+        if (!authenticator)
+            co_return io::HttpResponse::text(501, "no authentication is configured\n");
+        co_return co_await authenticator->login(request);
+    }
+    if (path == "/auth/logout") {
+        if (!authenticator)
+            co_return io::HttpResponse::text(501, "no authentication is configured\n");
+        co_return authenticator->logout(request);
+    }
+    auto authentication = co_await authenticate(request);
+    if (!authentication) {
+        const auto& error = authentication.error();
+        co_return rest_error(error.kind == core::ErrorKind::unavailable ? 503 : 401, error.message);
+    }
     if (path.starts_with("/api/v2/") || path == "/api/v2") {
         auto rest_path = path.size() > 8 ? path.substr(8) : std::string();
-        co_return co_await handle_api(std::move(request), std::move(rest_path));
+        co_return co_await handle_api(std::move(request), std::move(rest_path),
+                                      std::move(authentication).value());
+    }
+    if (path == "/sse" || path.starts_with("/sse/")) {
+        if (request.method != "GET") co_return io::HttpResponse::text(405, "method not allowed\n");
+        co_return live.serve_sse(request, event_visibility_for(authentication.value().user));
     }
     if (path == "/api" || path == "/api/") {
         boost::json::object versions;
@@ -222,7 +443,7 @@ asio::awaitable<io::HttpResponse> WwwService::Impl::handle(io::HttpRequest reque
         body["api_versions"] = std::move(versions);
         co_return json_response(body);
     }
-    if (path == "/config") co_return config_json(user_of(request));
+    if (path == "/config") co_return config_json(authentication.value().user);
     if (request.method != "GET" && request.method != "HEAD")
         co_return io::HttpResponse::text(405, "method not allowed\n");
     co_return static_file(path);
@@ -237,8 +458,26 @@ WwwService::~WwwService() = default;
 
 std::uint16_t WwwService::port() const { return impl_->server->port(); }
 
-asio::awaitable<void> WwwService::run() { co_await impl_->server->run(); }
+asio::awaitable<void> WwwService::Impl::run() {
+    data::ObjectState state(context);
+    auto key = co_await load_session_key(state);
+    auto current = config();
+    authenticator = std::make_unique<Authenticator>(*current, std::move(key));
+    data::Queries queries(context);
+    auto names = co_await queries.builder_names();
+    event_builders.set_names(std::move(names));
+    co_await server->run();
+}
 
-void WwwService::stop() { impl_->server->stop(); }
+asio::awaitable<void> WwwService::run() { co_await impl_->run(); }
+
+void WwwService::stop() {
+    impl_->live.close_all();
+    impl_->server->stop();
+}
+
+void WwwService::reconfigure() {
+    if (impl_->authenticator) impl_->authenticator->reconfigure(*impl_->config());
+}
 
 }  // namespace kiln::www

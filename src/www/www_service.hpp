@@ -41,6 +41,8 @@ public:
     // Serves until stop(); returns once every connection ended.
     boost::asio::awaitable<void> run();
     void stop();
+    // Takes the new configuration's www.auth (the authorization rules are read per request).
+    void reconfigure();
 
 private:
     struct Impl;
