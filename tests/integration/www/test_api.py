@@ -24,7 +24,11 @@ string parameters `exitcode` and `sleep`. Driven only through HTTP:
 Usage: /usr/bin/python3 test_api.py --kiln build/dev/app/kiln [--keep] [-v]
 """
 import argparse
+import base64
 import json
+import socket
+import struct
+import subprocess
 import os
 import shutil
 import sys
@@ -419,8 +423,200 @@ def section_streams(sc):
     return f'contents, ranges, raw ({len(raw)} bytes), pretty, HEAD'
 
 
+AUTH_CONFIG = r'''
+local k = require "kiln"
+return {
+  title = "API conformance",
+  url = "http://127.0.0.1:@WWW@/",
+  protocols = { worker = { port = @PORT@ } },
+  www = { port = @WWW@,
+    auth = k.auth.users_file("users.txt"),
+    authz = {
+      roles = { k.roles.from_groups{ prefix = "kiln-" } },
+      rules = { k.allow.force{ builder = "*", role = "admins" },
+                k.allow.any_control{ role = "admins" } },
+      view = { { builder = "secret", roles = { "admins" } } },
+    } },
+  workers = { k.worker{ name = "worker1", password = "@PASSWORD@", max_builds = 1 } },
+  builders = {
+    k.builder{ name = "runtests", workers = { "worker1" }, tags = { "ci", "linux" },
+      steps = { k.shell{ name = "setup", command = "echo preparing" } } },
+    k.builder{ name = "secret", workers = { "worker1" },
+      steps = { k.shell{ name = "hush", command = "echo classified" } } },
+  },
+  schedulers = { k.force{ name = "force", builders = { "runtests", "secret" } } },
+}
+'''
+
+
+class WebSocket:
+    """A minimal RFC 6455 client (text frames) for /ws, on the standard library."""
+
+    def __init__(self, port, headers=None):
+        self.sock = socket.create_connection((HOST, port), timeout=20)
+        key = base64.b64encode(os.urandom(16)).decode()
+        extra = ''.join(f'{k}: {v}\r\n' for k, v in (headers or {}).items())
+        self.sock.sendall((f'GET /ws HTTP/1.1\r\nHost: {HOST}:{port}\r\nUpgrade: websocket\r\n'
+                           f'Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n'
+                           f'Sec-WebSocket-Version: 13\r\n{extra}\r\n').encode())
+        head = b''
+        while b'\r\n\r\n' not in head:
+            chunk = self.sock.recv(1)
+            if not chunk:
+                raise Failure(f'/ws handshake: connection closed after {head!r}')
+            head += chunk
+        self.status = int(head.split(b' ', 2)[1])
+
+    def send(self, obj):
+        data = json.dumps(obj).encode()
+        mask = os.urandom(4)
+        header = bytes([0x81])
+        if len(data) < 126:
+            header += bytes([0x80 | len(data)])
+        else:
+            header += bytes([0x80 | 126]) + struct.pack('>H', len(data))
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def _read(self, n):
+        data = b''
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise Failure('/ws closed')
+            data += chunk
+        return data
+
+    def receive(self, timeout=20):
+        self.sock.settimeout(timeout)
+        first, second = self._read(2)
+        length = second & 0x7f
+        if length == 126:
+            length, = struct.unpack('>H', self._read(2))
+        elif length == 127:
+            length, = struct.unpack('>Q', self._read(8))
+        payload = self._read(length)
+        if first & 0x0f == 8:
+            raise Failure('/ws closed by the server')
+        return json.loads(payload)
+
+    def close(self):
+        self.sock.close()
+
+
+def basic(user, password):
+    return 'Basic ' + base64.b64encode(f'{user}:{password}'.encode()).decode()
+
+
+def section_live(sc):
+    """/ws through the real server: subscribe, a forced build's events arrive in order."""
+    ws = WebSocket(sc.www_port)
+    check(ws.status == 101, f'/ws upgrade: {ws.status}')
+    ws.send({'cmd': 'ping', '_id': 0})
+    check(ws.receive() == {'msg': 'pong', 'code': 200, '_id': 0}, 'ping')
+    ws.send({'cmd': 'startConsuming', 'path': 'builds/*/*', '_id': 1})
+    check(ws.receive() == {'msg': 'OK', 'code': 200, '_id': 1}, 'startConsuming')
+    status, reply = sc.api.rpc('forceschedulers/force', 'force', {'builderid': 1, 'sleep': '0'})
+    check(status == 200, f'force: {reply}')
+    seen = []
+    while not seen or seen[-1][1] != 'finished':
+        frame = ws.receive()
+        seen.append(tuple(frame['k'].split('/')[1:]))
+        check(frame['m']['builderid'] == 1, f'event payload: {frame}')
+    ws.close()
+    kinds = [kind for _, kind in seen]
+    check('new' in kinds and kinds[-1] == 'finished', f'events: {seen}')
+    return f'{len(seen)} build events ({", ".join(kinds)})'
+
+
+def section_authz(sc):
+    """Users, roles and rules: anonymous and wrong-role requests are refused and change
+    nothing; a hidden builder is absent for those who may not see it, in lists, counts and
+    live events."""
+    m = sc.master
+    for user, group in (('alice', 'kiln-admins'), ('bob', 'kiln-devs')):
+        # The password is read from stdin, never from the command line.
+        done = subprocess.run([m.kiln, 'user', 'add', m.dir, user, '--group', group],
+                              input=f'{user}-pw\n', text=True, capture_output=True, timeout=60)
+        rc, out = done.returncode, done.stdout + done.stderr
+        check(rc == 0, f'kiln user add {user}: {out}')
+    text = (AUTH_CONFIG.replace('@PORT@', str(m.port)).replace('@WWW@', str(sc.www_port))
+            .replace('@PASSWORD@', tm.PASSWORD))
+    m.write_config(text=text)
+    rc, out = m.cli('reconfig', m.dir)
+    check(rc == 0, f'reconfig: {out}')
+    api = sc.api
+    alice = {'Authorization': basic('alice', 'alice-pw')}
+    bob = {'Authorization': basic('bob', 'bob-pw')}
+
+    def builds_count(headers):
+        status, _, body = api.request('GET', '/api/v2/builds', headers=dict(headers, Accept='application/json'))
+        check(status == 200, f'GET builds: {status} {body}')
+        return json.loads(body)['meta']['total']
+
+    def force(headers, builder):
+        body = json.dumps({'jsonrpc': '2.0', 'method': 'force', 'id': 1,
+                           'params': {'builderNames': [builder]}})
+        status, _, text = api.request('POST', '/api/v2/forceschedulers/force', body,
+                                      dict(headers, **{'Content-Type': 'application/json'}))
+        return status, json.loads(text)
+
+    before = builds_count(alice)
+    ws = WebSocket(sc.www_port)  # anonymous: may not see 'secret'
+    ws.send({'cmd': 'startConsuming', 'path': 'builds/*/*', '_id': 1})
+    check(ws.receive()['code'] == 200, 'anonymous subscribe')
+    status, reply = force({}, 'runtests')
+    check(status == 403 and "you need to have role 'admins'" in reply['error']['message'],
+          f'anonymous force: {status} {reply}')
+    status, reply = force(bob, 'runtests')
+    check(status == 403, f'bob (no admin role) force: {status} {reply}')
+    status, _, body = api.request('GET', '/api/v2/builders', headers={'Authorization': basic('alice', 'wrong')})
+    check(status == 401, f'wrong password: {status} {body}')
+    check(builds_count(alice) == before, 'refused forces created nothing')
+
+    status, reply = force(alice, 'secret')
+    check(status == 200, f'alice forces secret: {status} {reply}')
+    secret_build = wait_for('the secret build', lambda: [
+        b for b in json.loads(api.request('GET', '/api/v2/builds?complete=true',
+                                          headers=dict(alice, Accept='application/json'))[2])['builds']
+        if b['builderid'] == 2], 60)[0]
+    status, reply = force(alice, 'runtests')
+    check(status == 200, f'alice forces runtests: {status} {reply}')
+    frame = ws.receive()
+    check(frame['m']['builderid'] == 1, f'anonymous saw an event of a hidden builder: {frame}')
+    ws.close()
+
+    names = [b['name'] for b in api.data('builders')['builders']]
+    check('secret' not in names and 'runtests' in names, f'anonymous builders: {names}')
+    status, _, _ = api.request('GET', f'/api/v2/builds/{secret_build["buildid"]}')
+    check(status == 404, f'anonymous reads the secret build: {status}')
+    check(builds_count(bob) == builds_count(alice) - 1, 'bob counts one build less than alice')
+    status, _, body = api.request('GET', f'/api/v2/builds/{secret_build["buildid"]}',
+                                  headers=alice)
+    check(status == 200, f'alice reads the secret build: {status} {body[:200]}')
+
+    # Login sets a session cookie; a cross-site POST with it is refused (CSRF).
+    import http.client
+    connection = http.client.HTTPConnection(HOST, sc.www_port, timeout=20)
+    connection.request('GET', '/auth/login?redirect=/builders', headers=alice)
+    answer = connection.getresponse()
+    status, headers = answer.status, dict(answer.getheaders())
+    answer.read()
+    connection.close()
+    check(headers.get('Location', '').endswith('#/builders'), f'login redirect: {headers}')
+    check(status == 302 and 'Set-Cookie' in headers, f'login: {status} {headers}')
+    cookie = headers.get('Set-Cookie', '').split(';')[0]
+    body = json.dumps({'jsonrpc': '2.0', 'method': 'force', 'id': 1, 'params': {'builderNames': ['runtests']}})
+    status, _, text = api.request('POST', '/api/v2/forceschedulers/force', body,
+                                  {'Content-Type': 'application/json', 'Cookie': cookie,
+                                   'Origin': 'http://evil.example', 'Host': f'{HOST}:{sc.www_port}'})
+    check(status in (400, 403), f'cross-site POST with the session cookie: {status} {text}')
+    return 'anonymous/bob refused (403), bad password 401, hidden builder absent (list, entity, ' \
+           'count, /ws), alice allowed, cross-site POST refused'
+
+
 SECTIONS = [('control', section_control), ('shapes', section_shapes),
-            ('errors', section_errors), ('streams', section_streams)]
+            ('errors', section_errors), ('streams', section_streams), ('live', section_live),
+            ('authz', section_authz)]
 
 
 def main():
