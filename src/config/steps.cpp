@@ -89,7 +89,15 @@ constexpr ArgSpec kMasterShellArgs[] = {
     {"log_environ", Arg::boolean}, {"interrupt_signal", Arg::signal},
 };
 
+constexpr ArgSpec kGitArgs[] = {
+    {"repourl", Arg::string},  {"branch", Arg::string}, {"mode", Arg::string},
+    {"method", Arg::string},   {"shallow", Arg::any},   {"submodules", Arg::boolean},
+    {"mirror", Arg::string},   {"retry", Arg::any},     {"workdir", Arg::string},
+    {"timeout", Arg::integer}, {"env", Arg::env},
+};
+
 constexpr std::string_view kNeedsCommand[] = {"command"};
+constexpr std::string_view kNeedsRepourl[] = {"repourl"};
 constexpr std::string_view kNeedsProperty[] = {"property", "value"};
 constexpr std::string_view kNeedsUpload[] = {"workersrc", "masterdest"};
 constexpr std::string_view kNeedsDownload[] = {"mastersrc", "workerdest"};
@@ -105,6 +113,7 @@ constexpr StepSchema kStepSchemas[] = {
     {"file_download", "download", kFileDownloadArgs, kNeedsDownload},
     {"string_download", "string_download", kStringDownloadArgs, kNeedsString},
     {"master_shell", "MasterShellCommand", kMasterShellArgs, kNeedsCommand},
+    {"git", "git", kGitArgs, kNeedsRepourl},
 };
 
 constexpr std::string_view kCommonKeys[] = {

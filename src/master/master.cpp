@@ -571,6 +571,24 @@ asio::awaitable<core::Expected<ForceResult>> Master::force(ForceRequest request)
         }
         properties.set(parameter.name, std::move(value), source);
     }
+    // The form's codebase fields make the source stamp (Buildbot: "" when left empty).
+    data::SourceStampSpec stamp;
+    stamp.branch = std::string();
+    stamp.revision = std::string();
+    for (const char* field : {"branch", "revision", "repository", "project"}) {
+        auto found = given.find(field);
+        if (found == given.end()) continue;
+        const std::string_view name = field;
+        if (name == "branch")
+            stamp.branch = found->second;
+        else if (name == "revision")
+            stamp.revision = found->second;
+        else if (name == "repository")
+            stamp.repository = found->second;
+        else
+            stamp.project = found->second;
+        given.erase(found);
+    }
     if (!given.empty())
         co_return core::fail(ErrorKind::bad_input, "force scheduler '" + scheduler->name +
                                                        "' has no parameter '" +
@@ -595,6 +613,7 @@ asio::awaitable<core::Expected<ForceResult>> Master::force(ForceRequest request)
     buildset.properties = std::move(properties);
     buildset.builderids = {s.builder_ids.at(builder->name)};
     buildset.scheduler = scheduler->name;
+    buildset.sourcestamps.push_back(std::move(stamp));
     auto added = co_await s.buildsets.add(std::move(buildset));
     ForceResult result;
     result.bsid = added.bsid;

@@ -76,6 +76,9 @@ public:
             for (const auto& parameter : found->parameters)
                 if (const auto* value = params.if_contains(parameter.name))
                     request.properties.emplace_back(parameter.name, form_text(*value));
+            for (const char* field : {"branch", "revision", "repository", "project"})
+                if (const auto* value = params.if_contains(field); value && value->is_string())
+                    request.properties.emplace_back(field, form_text(*value));
             auto result = co_await master_.force(std::move(request));
             if (!result) co_return field_error(result.error());
             if (submitted.bsid == 0) submitted.bsid = result.value().bsid;

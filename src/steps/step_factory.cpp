@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "steps/step_factory.hpp"
 
+#include "steps/git_step.hpp"
 #include "steps/shell_step.hpp"
 #include "steps/transfer_steps.hpp"
 
@@ -81,6 +82,7 @@ std::unique_ptr<process::BuildStep> make_step(const config::StepConfig& step) {
     if (step.type == "string_download")
         return std::make_unique<TransferStep>(std::move(options),
                                               TransferStep::Kind::string_download, std::move(args));
+    if (step.type == "git") return std::make_unique<GitStep>(std::move(options), std::move(args));
     throw std::invalid_argument("unknown step type '" + step.type + "'");
 }
 
