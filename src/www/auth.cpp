@@ -83,7 +83,7 @@ std::string loggable(std::string_view name) {
 }
 
 io::HttpResponse challenge(std::string_view why) {
-    auto response = detail::text_response(401, std::string(why) + "\n");
+    auto response = io::HttpResponse::text(401, std::string(why) + "\n");
     response.headers.push_back(
         {"WWW-Authenticate", "Basic realm=\"" + std::string(kRealm) + "\", charset=\"UTF-8\""});
     response.headers.push_back({"Cache-Control", "no-store"});
@@ -193,7 +193,7 @@ User Authenticator::user_of_session(const boost::json::object& user_info) {
 asio::awaitable<core::Expected<Authentication>>
 Authenticator::authenticate(const io::HttpRequest& request) {
     std::optional<std::string> authorization, session;
-    if (auto value = detail::header(request, "authorization")) authorization = std::string(*value);
+    if (auto value = request.header("authorization")) authorization = std::string(*value);
     if (auto value = find_cookie(request, cookie_name())) session = std::string(*value);
     return authenticate_with(std::move(authorization), std::move(session), request.remote_endpoint);
 }
@@ -307,7 +307,7 @@ asio::awaitable<core::Expected<User>> Authenticator::check_basic(std::string cre
 
 asio::awaitable<io::HttpResponse> Authenticator::login(const io::HttpRequest& request) {
     std::optional<std::string> authorization;
-    if (auto value = detail::header(request, "authorization")) authorization = std::string(*value);
+    if (auto value = request.header("authorization")) authorization = std::string(*value);
     auto redirect = detail::query_parameter(request, "redirect").value_or("/");
     return login_with(std::move(authorization), std::move(redirect), request.remote_endpoint);
 }
@@ -316,7 +316,7 @@ asio::awaitable<io::HttpResponse>
 Authenticator::login_with(std::optional<std::string> authorization, std::string redirect,
                           std::string remote) {
     if (settings_.method == config::AuthMethod::none)
-        co_return detail::text_response(
+        co_return io::HttpResponse::text(
             501, "login is not available: this master has no www.auth (k.auth.none)\n");
     const std::string_view text = authorization ? trim(*authorization) : std::string_view{};
     if (text.size() < 6 || !detail::iequals(text.substr(0, 6), "basic "))
@@ -326,7 +326,7 @@ Authenticator::login_with(std::optional<std::string> authorization, std::string 
     auto user = co_await std::move(checked);
     if (!user) {
         if (user.error().kind == core::ErrorKind::unavailable)
-            co_return detail::text_response(503, user.error().message + "\n");
+            co_return io::HttpResponse::text(503, user.error().message + "\n");
         co_return challenge(user.error().message);
     }
     spdlog::info("user '{}' logged in from {}", user->username, remote);

@@ -64,23 +64,23 @@ core::Expected<void> check_csrf(const io::HttpRequest& request,
                                 const Authentication& authentication,
                                 std::string_view configured_url) {
     if (authentication.credentials != CredentialKind::session) return {};
-    if (auto site = detail::header(request, "sec-fetch-site")) {
+    if (auto site = request.header("sec-fetch-site")) {
         const auto value = lowercase(trim(*site));
         if (value != "same-origin" && value != "none")
             return refuse("Sec-Fetch-Site is '" + value + "'");
     }
     const auto expected = url_origin(configured_url);
-    if (auto origin = detail::header(request, "origin")) {
+    if (auto origin = request.header("origin")) {
         const auto given = url_origin(trim(*origin));
         if (given.empty() || given != expected)
             return refuse(
                 "Origin '" + std::string(trim(*origin)) + "' is not " +
                 (expected.empty() ? "the configured url's origin" : "'" + expected + "'"));
-    } else if (auto referer = detail::header(request, "referer")) {
+    } else if (auto referer = request.header("referer")) {
         if (url_origin(trim(*referer)) != expected || expected.empty())
             return refuse("the Referer is not on '" + expected + "'");
     }
-    const auto content_type = detail::header(request, "content-type");
+    const auto content_type = request.header("content-type");
     const auto media_type =
         content_type ? lowercase(trim(content_type->substr(0, content_type->find(';')))) : "";
     if (media_type != "application/json")
