@@ -22,6 +22,19 @@ export function ResultBadge({
   );
 }
 
+// A glyph per result, so that results differ by more than their colour.
+const GLYPHS: Record<string, string> = {
+  success: "✓",
+  warnings: "!",
+  failure: "✗",
+  skipped: "–",
+  exception: "!",
+  retry: "↻",
+  cancelled: "⊘",
+  running: "▶",
+  pending: "…",
+};
+
 /** A small coloured square with the result in its title (for rows of recent results). */
 export function ResultDot({
   results,
@@ -42,7 +55,7 @@ export function ResultDot({
       title={`${label}: ${name}`}
       aria-label={`${label}: ${name}`}
     >
-      <span aria-hidden="true">{name === "running" ? "▶" : ""}</span>
+      <span aria-hidden="true">{GLYPHS[name] ?? ""}</span>
     </Link>
   );
 }

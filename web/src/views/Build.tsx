@@ -161,6 +161,10 @@ function StepItem({ step, build }: { step: Step; build: BuildType }) {
   const running = step.started_at !== null && !step.complete;
   const failed = step.complete && step.results !== null && step.results >= 2 && step.results !== 3;
   const [expanded, setExpanded] = useState<boolean | null>(null);
+  // A step seen running stays open when it finishes (its log was being watched).
+  useEffect(() => {
+    if (running) setExpanded((current) => current ?? true);
+  }, [running]);
   const isOpen = expanded ?? (running || (failed && build.complete));
   const panelId = `step-${step.stepid}-logs`;
   return (
