@@ -54,8 +54,19 @@ export function Login() {
     setBusy(true);
     setError(null);
     try {
+      const authorization = basicAuthorization(user, password);
+      // Check the password where a refusal carries no Basic challenge (/auth/login's 401
+      // would make the browser open its own login dialog), then log in for the cookie.
+      const check = await fetch("/config", {
+        headers: { Authorization: authorization, Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (check.status === 401) {
+        setError("Wrong user name or password.");
+        return;
+      }
       const response = await fetch(`/auth/login?redirect=${encodeURIComponent(redirect)}`, {
-        headers: { Authorization: basicAuthorization(user, password) },
+        headers: { Authorization: authorization },
         credentials: "same-origin",
         redirect: "manual",
       });
