@@ -18,7 +18,7 @@ export const WEB_ROOT = resolve(process.env.KILN_WEB_ROOT ?? join(ROOT, "web", "
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 export const PASSWORDS = { alice: "alice-secret-1", bob: "bob-secret-1" };
 
-const CONFIG = String.raw`
+export const CONFIG = String.raw`
 local k = require "kiln"
 return {
   title = "Kiln e2e",
@@ -147,7 +147,9 @@ class Child {
 }
 
 export class KilnSetup {
-  constructor() {
+  /** `config`: master.lua with @PORT@ (workers) and @WWW@ (web server) placeholders. */
+  constructor(config = CONFIG) {
+    this.config = config;
     this.root = mkdtempSync(join(tmpdir(), "kiln-e2e-"));
     this.masterDir = join(this.root, "master");
     this.workerDir = join(this.root, "worker1");
@@ -175,10 +177,9 @@ export class KilnSetup {
     this.wwwPort = await freePort();
     writeFileSync(
       join(this.masterDir, "master.lua"),
-      CONFIG.replaceAll("@PORT@", String(this.workerPort)).replaceAll(
-        "@WWW@",
-        String(this.wwwPort),
-      ),
+      this.config
+        .replaceAll("@PORT@", String(this.workerPort))
+        .replaceAll("@WWW@", String(this.wwwPort)),
     );
     run(
       [

@@ -6,13 +6,15 @@ import type { ForceScheduler } from "../api/generated";
 import { ControlError } from "../api/rest";
 import {
   defaultValues,
+  leafFields,
   forceParams,
   keyOfField,
   validate,
   type FieldValue,
   type ForceField,
 } from "../lib/forceForm";
-import { useControl } from "../app/services";
+import { useControl, useServices } from "../app/services";
+import { isAnonymous, userLabel } from "../lib/permissions";
 
 interface Props {
   scheduler: ForceScheduler;
@@ -23,7 +25,22 @@ interface Props {
 
 export function ForceForm({ scheduler, builderid, onDone, onCancel }: Props) {
   const fields = scheduler.all_fields as unknown as ForceField[];
-  const [values, setValues] = useState<Record<string, FieldValue>>(() => defaultValues(fields));
+  const { config } = useServices();
+  const [values, setValues] = useState<Record<string, FieldValue>>(() => {
+    const initial = defaultValues(fields);
+    // A logged-in user's name fills the empty "your name" fields (the server uses the
+    // logged-in user as owner anyway).
+    if (!isAnonymous(config)) {
+      for (const field of leafFields(fields)) {
+        const key = keyOfField(field);
+        if (field.type !== "username" || initial[key] !== "") continue;
+        const name = userLabel(config.user);
+        initial[key] =
+          field.need_email && config.user.email ? `${name} <${config.user.email}>` : name;
+      }
+    }
+    return initial;
+  });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);

@@ -201,14 +201,16 @@ export function LogViewer({ log, linkBase, highlight, height }: Props) {
         >
           ↓
         </button>
-        <button
-          type="button"
-          className="small"
-          aria-pressed={follow}
-          onClick={() => setFollow(!follow)}
-        >
-          {follow ? "Following" : "Follow"}
-        </button>
+        {log.complete ? null : (
+          <button
+            type="button"
+            className="small"
+            aria-pressed={follow}
+            onClick={() => setFollow(!follow)}
+          >
+            {follow ? "Following" : "Follow"}
+          </button>
+        )}
         <a className="button small" href={apiUrl(`logs/${log.logid}/raw`)} download={log.slug}>
           Download
         </a>
@@ -217,7 +219,7 @@ export function LogViewer({ log, linkBase, highlight, height }: Props) {
       <div
         ref={box}
         className="log-lines"
-        style={{ height }}
+        style={{ height: `min(${height}, ${Math.max(count, 3) * LINE_HEIGHT + 4}px)` }}
         onScroll={onScroll}
         tabIndex={0}
         role="log"
