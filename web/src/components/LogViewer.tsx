@@ -12,6 +12,7 @@ import {
   useRef,
   useState,
   useSyncExternalStore,
+  type CSSProperties,
 } from "react";
 import type { Log, LogChunk } from "../api/generated";
 import { apiUrl } from "../api/rest";
@@ -219,7 +220,12 @@ export function LogViewer({ log, linkBase, highlight, height }: Props) {
       <div
         ref={box}
         className="log-lines"
-        style={{ height: `min(${height}, ${Math.max(count, 3) * LINE_HEIGHT + 4}px)` }}
+        style={
+          {
+            height: `min(${height}, ${Math.max(count, 3) * LINE_HEIGHT + 4}px)`,
+            "--line-number-width": `${Math.max(4, String(count).length + 1)}ch`,
+          } as CSSProperties
+        }
         onScroll={onScroll}
         tabIndex={0}
         role="log"
