@@ -1,6 +1,6 @@
 // All builders: a virtualised list filtered by name and tags (kept in the URL), each with its
 // last results. The builder list is one request; recent results come from LatestBuilds.
-import { useCallback, useMemo, useRef, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import type { Builder } from "../api/generated";
 import {
@@ -43,6 +43,17 @@ export function Builders() {
   const tags = params.getAll("tag");
   useSyncExternalStore(latest.subscribe, latest.getVersion);
   const input = useRef<HTMLInputElement>(null);
+  // "/" jumps to the filter (unless the user is typing somewhere).
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement | null;
+      if (event.key !== "/" || target?.closest("input, textarea, select")) return;
+      event.preventDefault();
+      input.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
 
   const shown = useMemo(
     () => filterBuilders(builders.items, name, tags),
@@ -81,7 +92,7 @@ export function Builders() {
             ref={input}
             type="search"
             value={name}
-            placeholder="Filter by name"
+            placeholder="Filter by name (press /)"
             onChange={(e) => update({ name: e.target.value })}
             aria-label="Filter builders by name"
           />
