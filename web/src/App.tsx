@@ -29,20 +29,15 @@ function ConnectionBanner() {
   const state = useConnectionState();
   const { live } = useServices();
   const [notice, setNotice] = useState<string | null>(null);
-  const lost = useRef(false);
-  useEffect(() => {
-    if (state === "closed") lost.current = true;
-  }, [state]);
   useEffect(
     () =>
       live?.onResync(() => {
-        lost.current = false;
         setNotice("Reconnected to the master; the page was brought up to date.");
         window.setTimeout(() => setNotice(null), 8000);
       }),
     [live],
   );
-  if (state !== "open" && lost.current) {
+  if (state !== "open" && live?.hasOpened) {
     return (
       <div className="banner warning" role="status" data-testid="connection-lost">
         Connection to the master lost; reconnecting… (what you see may be out of date)

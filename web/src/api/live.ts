@@ -85,6 +85,11 @@ export class LiveConnection {
     return this.currentState;
   }
 
+  /** Was the socket open at least once (so a closed state is a lost connection)? */
+  get hasOpened(): boolean {
+    return this.everOpened;
+  }
+
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;

@@ -77,6 +77,10 @@ export class LiveQuery<T> {
 
   getSnapshot = (): LiveState<T> => this.snapshot;
 
+  get isStarted(): boolean {
+    return this.started;
+  }
+
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
@@ -205,7 +209,9 @@ export class Store {
     private readonly lingerMs = 15_000,
   ) {
     live?.onResync(() => {
-      for (const entry of this.queries.values()) if (entry.users > 0) void entry.query.refresh();
+      // Lingering queries too: they are still subscribed, and a user may come back to them.
+      for (const entry of this.queries.values())
+        if (entry.query.isStarted) void entry.query.refresh();
     });
   }
 

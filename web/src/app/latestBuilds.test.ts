@@ -40,6 +40,15 @@ describe("LatestBuilds", () => {
     expect(latest.get(2).map((b) => b.buildid)).toEqual([2]);
     latest.want([2]);
     expect(calls).toHaveLength(2);
+    // After a reconnect it reads the newest builds again and the rows on screen again.
+    await latest.reload();
+    await flush();
+    await flush();
+    expect(calls.map((c) => c.url.split("?")[0]).slice(2)).toEqual([
+      "/api/v2/builds",
+      "/api/v2/builders/2/builds",
+    ]);
+    expect(latest.get(2).map((b) => b.buildid)).toEqual([2]);
   });
 
   it("needs no other request when the newest builds are all there are", async () => {

@@ -42,6 +42,7 @@ export class LatestBuilds {
   private version = 0;
   private subscription: Subscription | null = null;
   private generation = 0;
+  private shown: readonly number[] = [];
 
   constructor(
     private readonly rest: RestClient,
@@ -82,10 +83,12 @@ export class LatestBuilds {
     for (const [builderid, builds] of this.byBuilder)
       if (builds.length >= this.perBuilder) this.covered.add(builderid);
     this.changed();
+    this.want(this.shown);
   }
 
   /** The builders now on screen: fetches the history of those the bulk request missed. */
   want(builderids: readonly number[]): void {
+    this.shown = builderids;
     if (this.allCovered || this.generation === 0) return;
     for (const id of builderids) {
       if (this.covered.has(id) || this.requested.has(id)) continue;
