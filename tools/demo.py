@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The README's run command: starts a Kiln master (SQLite, the demo config below) and a local
 kiln-worker on 127.0.0.1, creates a small git repository, forces a build of it, prints each
-step's result, and keeps both running until Ctrl-C (--once stops after the build).
+step's result, and keeps both running until Ctrl-C (--once stops after the build). The web UI
+(--web-root, built by `tools/dev.sh run`) is at http://127.0.0.1:8010/ (--www-port).
 
 Everything lives in build/demo/ (master/, worker/, repo/); a second run reuses it, so the
 build history grows. `kiln force build/demo/master --builder demo` forces another build."""
@@ -18,8 +19,10 @@ local k = require "kiln"
 
 return {
   title = "Kiln demo",
+  url = "http://127.0.0.1:@WWW@/",
   db = { url = "sqlite:state.sqlite" },
   protocols = { worker = { port = @PORT@ } },
+  www = { port = @WWW@ },
   workers = {
     k.worker{ name = "local-worker", password = k.secret("local-worker"), max_builds = 2 },
   },
@@ -91,6 +94,9 @@ def main():
     parser.add_argument('bindir', help='directory holding the kiln and kiln-worker binaries')
     parser.add_argument('--dir', default=None, help='demo directory (default: build/demo)')
     parser.add_argument('--once', action='store_true', help='stop after the demo build')
+    parser.add_argument('--web-root', default=None,
+                        help='the built web UI to serve at / (default: web/dist when it exists)')
+    parser.add_argument('--www-port', type=int, default=8010, help='web UI and API port')
     args = parser.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     demo = os.path.abspath(args.dir or os.path.join(root, 'build', 'demo'))
@@ -103,11 +109,17 @@ def main():
     if not os.path.exists(os.path.join(master_dir, 'master.lua')):
         run(kiln, 'create-master', master_dir, stdout=subprocess.DEVNULL)
     with open(os.path.join(master_dir, 'master.lua'), 'w') as f:
-        f.write(DEMO_CONFIG.replace('@PORT@', str(port)).replace('@REPO@', repo))
+        f.write(DEMO_CONFIG.replace('@PORT@', str(port)).replace('@REPO@', repo)
+                .replace('@WWW@', str(args.www_port)))
     run(kiln, 'checkconfig', master_dir)
     password = open(os.path.join(master_dir, 'secrets', 'local-worker')).read().strip()
 
     env = dict(os.environ, KILN_WORKER_BIND='127.0.0.1')
+    web_root = os.path.abspath(args.web_root or os.path.join(root, 'web', 'dist'))
+    if os.path.isfile(os.path.join(web_root, 'index.html')):
+        env['KILN_WEB_ROOT'] = web_root
+    else:
+        print(f'demo: no web UI in {web_root} (`tools/dev.sh web` builds it); serving the API only')
     master_log = open(os.path.join(demo, 'master.log'), 'a')
     master = subprocess.Popen([kiln, 'start', master_dir, '--foreground'], env=env,
                               stdout=master_log, stderr=subprocess.STDOUT)
@@ -124,6 +136,7 @@ def main():
                  'the worker to connect')
         print(f'Kiln master in {master_dir} (workers connect to 127.0.0.1:{port}); '
               f'kiln-worker in {worker_dir}')
+        print(f'Web UI: http://127.0.0.1:{args.www_port}/')
         out = run(kiln, 'force', master_dir, '--builder', 'demo', '--reason', 'demo',
                   capture_output=True, text=True).stdout
         bsid = int(out.split()[1])

@@ -13,6 +13,11 @@ packages=(
     buildbot buildbot-worker python3-msgpack procps psmisc zstd
 )
 if [ "${KILN_WITH_BENCH:-0}" = 1 ]; then packages+=(wrk hyperfine); fi
+# The web UI's end-to-end tests drive Debian's Chromium (through playwright-core).
+if [ "${KILN_WITH_BROWSER:-0}" = 1 ]; then packages+=(chromium); fi
+# Node.js and npm build the web UI; a node already on PATH (e.g. 20.x) is kept.
+if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -41,4 +46,11 @@ if [ ! -f "$root/.deps/msgpack/usr/include/msgpack.hpp" ] && [ ! -f /usr/include
     mkdir -p "$root/.deps/msgpack"
     dpkg-deb -x "$tmp"/libmsgpack-cxx-dev_*.deb "$root/.deps/msgpack"
     rm -rf "$tmp"
+fi
+
+# Vite 8 needs Node.js 20.19 or later (Debian 12's own nodejs is 18).
+node_version=$(node -p 'process.versions.node' 2>/dev/null || echo 0)
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null; then
+    echo "setup-deps: the web UI needs Node.js >= 20.19 (found ${node_version}); install a newer nodejs" >&2
+    exit 1
 fi

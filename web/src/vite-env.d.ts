@@ -1,0 +1,2 @@
+/** The web UI's version (package.json), set by vite.config.ts. */
+declare const __APP_VERSION__: string;
