@@ -135,39 +135,59 @@ void fit_to_columns(NewChange& change) {
 
 }  // namespace
 
+namespace {
+
+Change insert_change(db::Connection& c, const NewChange& spec, Epoch now) {
+    SourceStampSpec stamp{spec.branch, spec.revision, spec.repository, spec.project, spec.codebase};
+    const auto ssid = detail::find_or_create_sourcestamp(c, stamp, now);
+    const auto parent = parent_of(c, spec);
+    const auto changeid = c.insert(
+        "INSERT INTO changes (author, committer, comments, branch, revision, revlink, "
+        "when_timestamp, category, repository, codebase, project, sourcestampid, "
+        "parent_changeids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING changeid",
+        params(spec.author, spec.committer, spec.comments, spec.branch, spec.revision, spec.revlink,
+               spec.when_timestamp.value_or(now), spec.category, spec.repository, spec.codebase,
+               spec.project, ssid, parent));
+    for (const auto& file : spec.files)
+        c.execute("INSERT INTO change_files (changeid, filename) VALUES (?, ?)",
+                  params(changeid, file));
+    for (const auto& [name, value] : spec.properties) {
+        boost::json::array pair{value, boost::json::string("Change")};
+        c.execute("INSERT INTO change_properties (changeid, property_name, property_value) "
+                  "VALUES (?, ?, ?)",
+                  params(changeid, truncate_utf8(std::string(name), kMaxChangePropertyName),
+                         detail::to_json_text(pair)));
+    }
+    auto stored = detail::read_change(c, changeid);
+    if (!stored) throw db::DatabaseError("change vanished after its insert");
+    return std::move(*stored);
+}
+
+}  // namespace
+
 asio::awaitable<Change> Changes::add(NewChange spec) {
+    std::vector<NewChange> one;
+    one.push_back(std::move(spec));
+    auto added = co_await add_all(std::move(one));
+    co_return std::move(added.front());
+}
+
+asio::awaitable<std::vector<Change>> Changes::add_all(std::vector<NewChange> specs) {
     const auto now = context_.now();
-    fit_to_columns(spec);
-    if (!spec.when_timestamp) spec.when_timestamp = now;
-    auto work = [&spec, now](db::Connection& c) {
-        SourceStampSpec stamp{spec.branch, spec.revision, spec.repository, spec.project,
-                              spec.codebase};
-        const auto ssid = detail::find_or_create_sourcestamp(c, stamp, now);
-        const auto parent = parent_of(c, spec);
-        const auto changeid = c.insert(
-            "INSERT INTO changes (author, committer, comments, branch, revision, revlink, "
-            "when_timestamp, category, repository, codebase, project, sourcestampid, "
-            "parent_changeids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING changeid",
-            params(spec.author, spec.committer, spec.comments, spec.branch, spec.revision,
-                   spec.revlink, *spec.when_timestamp, spec.category, spec.repository,
-                   spec.codebase, spec.project, ssid, parent));
-        for (const auto& file : spec.files)
-            c.execute("INSERT INTO change_files (changeid, filename) VALUES (?, ?)",
-                      params(changeid, file));
-        for (const auto& [name, value] : spec.properties) {
-            boost::json::array pair{value, boost::json::string("Change")};
-            c.execute("INSERT INTO change_properties (changeid, property_name, property_value) "
-                      "VALUES (?, ?, ?)",
-                      params(changeid, truncate_utf8(std::string(name), kMaxChangePropertyName),
-                             detail::to_json_text(pair)));
-        }
-        auto stored = detail::read_change(c, changeid);
-        if (!stored) throw db::DatabaseError("change vanished after its insert");
-        return std::move(*stored);
+    for (auto& spec : specs)
+        fit_to_columns(spec);
+    auto work = [&specs, now](db::Connection& c) {
+        std::vector<Change> stored;
+        stored.reserve(specs.size());
+        for (const auto& spec : specs)
+            stored.push_back(insert_change(c, spec, now));
+        return stored;
     };
-    auto change = co_await context_.db.write(std::move(work));
-    context_.bus.publish({{"changes", std::to_string(change.changeid), "new"}}, change.to_json());
-    co_return change;
+    auto changes = co_await context_.db.write(std::move(work));
+    for (const auto& change : changes)
+        context_.bus.publish({{"changes", std::to_string(change.changeid), "new"}},
+                             change.to_json());
+    co_return changes;
 }
 
 asio::awaitable<std::optional<Change>> Changes::get(Id changeid) {

@@ -55,6 +55,8 @@ public:
     // parent (the newest change with the same branch, repository, project and codebase), in
     // one transaction; then announces changes/N/new with the stored change.
     boost::asio::awaitable<Change> add(NewChange change);
+    // Several changes (one push) in one transaction, in order: all are stored or none.
+    boost::asio::awaitable<std::vector<Change>> add_all(std::vector<NewChange> changes);
 
     boost::asio::awaitable<std::optional<Change>> get(Id changeid);
 

@@ -159,6 +159,18 @@ TEST_F(ChangeStore, the_parent_is_the_previous_change_of_the_same_branch_and_rep
     EXPECT_EQ(second.to_json().at("parent_changeids"), boost::json::parse("[1]"));
 }
 
+TEST_F(ChangeStore, a_push_of_several_commits_is_stored_at_once_and_chained) {
+    std::vector<NewChange> push{change_on("main", "p1"), change_on("main", "p2"),
+                                change_on("main", "p3")};
+    auto stored = run(changes.add_all(push));
+    ASSERT_EQ(stored.size(), 3u);
+    EXPECT_FALSE(stored[0].parent_changeid);
+    EXPECT_EQ(stored[1].parent_changeid, stored[0].changeid);
+    EXPECT_EQ(stored[2].parent_changeid, stored[1].changeid);
+    EXPECT_EQ(events,
+              (std::vector<std::string>{"changes/1/new", "changes/2/new", "changes/3/new"}));
+}
+
 TEST_F(ChangeStore, long_values_are_cut_to_the_columns_without_splitting_a_character) {
     auto spec = change_on("main", "r");
     spec.author = std::string(254, 'a') + "\xc3\xa9" + "tail";  // é straddles byte 255
