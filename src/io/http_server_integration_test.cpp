@@ -3,6 +3,7 @@
 // the wire: keep-alive, pipelining, HEAD, streamed bodies, the size and time limits, 100-continue,
 // failures, cancellation of streams, and WebSocket upgrades (with io::connect_websocket too).
 #include "core/base64.hpp"
+#include "io/http_client.hpp"
 #include "io/http_server.hpp"
 #include "io/websocket.hpp"
 
@@ -1058,6 +1059,47 @@ TEST(HttpServer, stop_closes_open_websockets_and_run_returns) {
         EXPECT_EQ(server.server->open_connections(), 0u);
         auto after_stop = co_await client->read();
         EXPECT_FALSE(after_stop.has_value());
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+
+TEST(HttpClient, sends_a_request_and_reads_the_answer) {
+    run_bounded([](Executor executor) -> asio::awaitable<void> {
+        int calls = 0;
+        auto server = start_server(executor, echo_handler(calls));
+        kiln::io::HttpClientRequest request;
+        request.method = "POST";
+        request.host = "127.0.0.1";
+        request.port = server.port();
+        request.target = "/change_hook/base?x=1";
+        request.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
+        request.body = "author=a";
+        auto response = co_await kiln::io::http_request(request);
+        EXPECT_EQ(response.status, 200);
+        EXPECT_EQ(response.reason, "OK");
+        EXPECT_EQ(response.body, "POST /change_hook/base?x=1 author=a");
+        EXPECT_EQ(calls, 1);
+
+        request.max_response_bytes = 10;
+        bool refused = false;
+        try {
+            (void)co_await kiln::io::http_request(request);
+        } catch (const boost::system::system_error&) {
+            refused = true;  // the answer is larger than allowed
+        }
+        EXPECT_TRUE(refused);
+        co_await server.stop();
+
+        bool unreachable = false;
+        request.max_response_bytes = 1000;
+        try {
+            (void)co_await kiln::io::http_request(request);
+        } catch (const boost::system::system_error&) {
+            unreachable = true;  // nobody listens any more
+        }
+        EXPECT_TRUE(unreachable);
     });
 }
 
