@@ -134,14 +134,16 @@ return {
     EXPECT_EQ(config.properties.value_or_null("answer"), boost::json::value(42));
     EXPECT_EQ(config.renderable_properties.count("computed"), 1u);
     EXPECT_EQ(config.secrets.at("hook"), "hooksecret");
-    EXPECT_EQ(config.www.options.at("change_hook").at("github").at("secret"),
-              boost::json::parse(R"({"$secret":"hook"})"));
+    ASSERT_TRUE(config.change_hook.github);
+    EXPECT_EQ(config.change_hook.github->secret, "hooksecret");
+    EXPECT_FALSE(config.www.options.contains("change_hook")) << "change_hook is typed";
     EXPECT_EQ(config.www_auth.method, AuthMethod::users_file);
     EXPECT_EQ(config.www_auth.users_file, "users.txt");
     EXPECT_FALSE(config.www.options.contains("auth")) << "auth is typed, not generic";
-    ASSERT_EQ(config.change_sources.size(), 1u);
-    EXPECT_EQ(config.change_sources[0].type, "git_poller");
-    EXPECT_EQ(config.change_sources[0].options.at("branches"), boost::json::parse(R"(["main"])"));
+    ASSERT_EQ(config.git_pollers.size(), 1u);
+    EXPECT_EQ(config.git_pollers[0].repourl, "https://g/a.git");
+    EXPECT_EQ(config.git_pollers[0].branches, std::vector<std::string>{"main"});
+    EXPECT_TRUE(config.change_sources.empty());
     EXPECT_EQ(config.reporters.at(0).type, "mail");
 }
 

@@ -217,11 +217,19 @@ void Loader::load_www(Fields& fields) {
     Fields www{reader_, table, "'www'", where, keys};
     if (auto port = www.integer("port", 1, 65535)) config_.www_port = static_cast<int>(*port);
     detail::parse_www_auth(reader_, www, config_.www_auth);
+    {
+        auto hooks_where = key_location("change_hook");
+        if (hooks_where.line == 0) hooks_where = where;
+        auto auth_where = key_location("change_hook_auth");
+        if (auth_where.line == 0) auth_where = where;
+        detail::parse_change_hooks(reader_, www, hooks_where, auth_where, config_.change_hook);
+    }
     config_.www.type = "www";
     config_.www.where = where;
     detail::OpaqueParts parts;
     auto is_typed = [](std::string_view key) {
-        return key == "port" || key == "auth" || key == "authz" || key == "session_lifetime";
+        return key == "port" || key == "auth" || key == "authz" || key == "session_lifetime" ||
+               key == "change_hook" || key == "change_hook_auth";
     };
     lua_pushnil(state);
     while (lua_next(state, table)) {
@@ -445,6 +453,11 @@ void Loader::load(int table) {
             config_.schedulers.push_back(std::move(*scheduler));
     });
     for_each_object(fields, "change_sources", [&](const KilnObject& object) {
+        if (object.kind == "git_poller") {
+            if (auto poller = detail::parse_git_poller(reader_, object))
+                config_.git_pollers.push_back(std::move(*poller));
+            return;
+        }
         config_.change_sources.push_back(detail::parse_generic(reader_, object));
     });
     for_each_object(fields, "reporters", [&](const KilnObject& object) {
@@ -467,6 +480,7 @@ void Loader::cross_check() {
     check_unique(config_.workers, "worker");
     check_unique(config_.builders, "builder");
     check_unique(config_.schedulers, "scheduler");
+    check_unique(config_.git_pollers, "change source");
     for (const auto& builder : config_.builders) {
         if (builder.workers.empty())
             reader_.error(builder.where, "builder '" + builder.name + "' has no workers");

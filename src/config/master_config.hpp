@@ -180,6 +180,68 @@ struct WwwAuthConfig {
     SourceLocation where;                           // of k.auth.*
 };
 
+// www.change_hook.github: GitHub webhooks at /change_hook/github.
+struct GitHubHookConfig {
+    std::optional<std::string> secret;  // HMAC key of the signatures; never log it
+    bool strict = false;                // a request must be signed (needs secret)
+    std::string codebase;               // of every change
+    // A push whose head commit message matches one of these (ECMAScript regexes, searched) makes
+    // no change. Default: Buildbot's "[skip ci]" and "[ci skip]" patterns.
+    std::vector<std::string> skips = {R"(\[ *skip *ci *\])", R"(\[ *ci *skip *\])"};
+    std::string pullrequest_ref = "merge";  // pull requests build refs/pull/<n>/<this>
+    // fnmatch globs over the payload's flattened keys ("github.repository.name"): matching
+    // values become change properties.
+    std::vector<std::string> github_property_whitelist;
+    bool operator==(const GitHubHookConfig&) const = default;
+};
+
+// www.change_hook.gitlab: GitLab webhooks at /change_hook/gitlab.
+struct GitLabHookConfig {
+    std::optional<std::string> secret;  // must equal the X-Gitlab-Token header; never log it
+    std::string codebase;               // of every change (the ?codebase= query overrides it)
+    bool operator==(const GitLabHookConfig&) const = default;
+};
+
+// www.change_hook and www.change_hook_auth: the dialects /change_hook/<dialect> accepts
+// (Buildbot's change_hook_dialects) and who may post to them.
+struct ChangeHookConfig {
+    bool base = false;  // /change_hook/base and /change_hook
+    std::optional<GitHubHookConfig> github;
+    std::optional<GitLabHookConfig> gitlab;
+    // "user:password" pairs for HTTP Basic; empty: no authentication (as Buildbot without
+    // change_hook_auth). Never log them.
+    std::vector<std::pair<std::string, std::string>> auth;
+    SourceLocation where;
+
+    bool is_enabled() const { return base || github || gitlab; }
+    bool operator==(const ChangeHookConfig& other) const {
+        return base == other.base && github == other.github && gitlab == other.gitlab &&
+               auth == other.auth;
+    }
+};
+
+// k.git_poller{...}: a change source that polls a git repository (Buildbot's GitPoller).
+struct GitPollerConfig {
+    std::string name;     // default: repourl; unique among change sources
+    std::string repourl;  // anything `git fetch` accepts
+    // Which branches: a list (names such as "main", or full refs), all of them ("all" or
+    // true), or a function(ref) -> bool given the full ref name ("refs/heads/main"). Default
+    // {"master"}, as Buildbot 3.7.
+    std::vector<std::string> branches = {"master"};
+    bool all_branches = false;
+    std::optional<Callable> branch_filter;
+    bool only_tags = false;                  // poll tags (refs/tags/*) instead of branches
+    std::int64_t pollinterval = 600;         // seconds
+    std::string workdir = "gitpoller-work";  // relative: inside the master directory
+    std::string project;
+    std::string category;
+    bool poll_at_launch = false;
+    bool usetimestamps = true;  // when_timestamp = the commit time (else: when polled)
+    std::string gitbin = "git";
+    SourceLocation where;
+};
+bool operator==(const GitPollerConfig& a, const GitPollerConfig& b);
+
 // A change source, reporter or the extra www options: parsed generically for now.
 struct GenericConfig {
     std::string type;  // the constructor's name: "git_poller", "mail", ...; "www" for www
@@ -197,12 +259,14 @@ struct MasterConfig {
     std::string db_url = "sqlite:state.sqlite";
     int worker_port = 9989;
     int www_port = 8010;
-    WwwAuthConfig www_auth;  // www.auth, www.authz, www.session_lifetime
-    GenericConfig www;       // the other www keys (change_hook, ...), generically
+    WwwAuthConfig www_auth;        // www.auth, www.authz, www.session_lifetime
+    ChangeHookConfig change_hook;  // www.change_hook, www.change_hook_auth
+    GenericConfig www;             // the other www keys, generically
     std::vector<WorkerConfig> workers;
     std::vector<BuilderConfig> builders;
     std::vector<SchedulerConfig> schedulers;
-    std::vector<GenericConfig> change_sources;
+    std::vector<GitPollerConfig> git_pollers;   // change_sources made by k.git_poller
+    std::vector<GenericConfig> change_sources;  // the other change sources, generically
     std::vector<GenericConfig> reporters;
     core::Properties properties;  // global; source "Global configuration"
     RenderableMap renderable_properties;

@@ -144,7 +144,8 @@ TEST(WwwAuthConfig, reads_auth_roles_rules_view_and_lifetime_into_typed_structs)
     EXPECT_FALSE(options.contains("auth"));
     EXPECT_FALSE(options.contains("authz"));
     EXPECT_FALSE(options.contains("session_lifetime"));
-    EXPECT_TRUE(options.contains("change_hook"));
+    EXPECT_FALSE(options.contains("change_hook"));
+    EXPECT_TRUE(result.config->change_hook.base);
 }
 
 TEST(WwwAuthConfig, accepts_the_table_form_of_users_file_and_an_explicit_none) {

@@ -129,6 +129,18 @@ std::optional<BuildRequest> read_one_request(db::Connection& c, Id brid) {
     return read_request(*row);
 }
 
+Id detail::find_or_create_sourcestamp(db::Connection& c, const SourceStampSpec& stamp, Epoch now) {
+    const auto hash = sourcestamp_hash(stamp, std::nullopt);
+    c.execute("INSERT INTO sourcestamps (ss_hash, branch, revision, patchid, repository, "
+              "codebase, project, created_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?) ON "
+              "CONFLICT DO NOTHING",
+              params(hash, stamp.branch, stamp.revision, stamp.repository, stamp.codebase,
+                     stamp.project, now));
+    auto row = c.query_one("SELECT id FROM sourcestamps WHERE ss_hash = ?", params(hash));
+    if (!row) throw db::DatabaseError("sourcestamp vanished after its insert");
+    return row->integer(0);
+}
+
 std::string sourcestamp_hash(const SourceStampSpec& stamp, std::optional<Id> patchid) {
     std::string key;
     auto add = [&](const std::optional<std::string>& value) {
@@ -174,15 +186,7 @@ asio::awaitable<AddedBuildset> Buildsets::add(NewBuildset spec) {
                       params(bsid, name, detail::to_json_text(pair)));
         }
         for (const auto& stamp : spec.sourcestamps) {
-            const auto hash = sourcestamp_hash(stamp, std::nullopt);
-            c.execute("INSERT INTO sourcestamps (ss_hash, branch, revision, patchid, repository, "
-                      "codebase, project, created_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?) ON "
-                      "CONFLICT DO NOTHING",
-                      params(hash, stamp.branch, stamp.revision, stamp.repository, stamp.codebase,
-                             stamp.project, now));
-            const auto ssid =
-                c.query_one("SELECT id FROM sourcestamps WHERE ss_hash = ?", params(hash))
-                    ->integer(0);
+            const auto ssid = detail::find_or_create_sourcestamp(c, stamp, now);
             c.execute("INSERT INTO buildset_sourcestamps (buildsetid, sourcestampid) VALUES (?, ?) "
                       "ON CONFLICT DO NOTHING",
                       params(bsid, ssid));

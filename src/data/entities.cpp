@@ -60,6 +60,28 @@ boost::json::object SourceStamp::to_json() const {
             {"patch", nullptr}};
 }
 
+boost::json::object Change::to_json() const {
+    boost::json::array parents;
+    if (parent_changeid) parents.push_back(*parent_changeid);
+    boost::json::array file_list(files.begin(), files.end());
+    return {{"changeid", changeid},
+            {"parent_changeids", std::move(parents)},
+            {"author", author},
+            {"committer", optional_json(committer)},
+            {"files", std::move(file_list)},
+            {"comments", comments},
+            {"revision", optional_json(revision)},
+            {"when_timestamp", when_timestamp},
+            {"branch", optional_json(branch)},
+            {"category", optional_json(category)},
+            {"revlink", optional_json(revlink)},
+            {"properties", properties.to_api()},
+            {"repository", repository},
+            {"project", project},
+            {"codebase", codebase},
+            {"sourcestamp", sourcestamp.to_json()}};
+}
+
 boost::json::object Buildset::to_json() const {
     boost::json::array stamps;
     for (const auto& stamp : sourcestamps)

@@ -57,6 +57,27 @@ struct SourceStamp {
     boost::json::object to_json() const;
 };
 
+// A change: one commit (or push) as a change source reported it (rest-api.md §5.6).
+struct Change {
+    Id changeid = 0;
+    std::optional<Id> parent_changeid;  // the API's parent_changeids: [] or [id]
+    std::string author;
+    std::optional<std::string> committer;
+    std::vector<std::string> files;
+    std::string comments;
+    std::optional<std::string> revision;
+    Epoch when_timestamp = 0;
+    std::optional<std::string> branch;
+    std::optional<std::string> category;
+    std::optional<std::string> revlink;
+    core::Properties properties;  // source "Change"
+    std::string repository;
+    std::string project;
+    std::string codebase;
+    SourceStamp sourcestamp;
+    boost::json::object to_json() const;
+};
+
 struct Buildset {
     Id bsid = 0;
     std::optional<std::string> external_idstring;

@@ -8,6 +8,8 @@
 #include "db/log_chunks.hpp"
 
 #include <algorithm>
+#include <set>
+#include <tuple>
 
 namespace kiln::data {
 
@@ -77,11 +79,14 @@ const detail::ColumnMap& buildset_columns() {
 }
 
 // Runs `select` (ending in FROM ... ) with the compiled query; counts the matches when paged.
+// `extra_where` (SQL over the same columns) narrows the collection, e.g. to a parent's items.
 template <typename T, typename ReadRow>
 QueryResult<T> run_query(db::Connection& c, const std::string& select, const std::string& from,
                          const Query& query, const detail::ColumnMap& columns,
-                         const std::string& default_order, ReadRow read_row) {
-    auto compiled = detail::compile_query(query, columns);
+                         const std::string& default_order, ReadRow read_row,
+                         std::string extra_where = {}, std::vector<db::Field> extra_params = {}) {
+    auto compiled =
+        detail::compile_query(query, columns, std::move(extra_where), std::move(extra_params));
     QueryResult<T> result;
     result.is_complete = compiled.is_complete;
     std::vector<db::Field> all_params = compiled.params;
@@ -97,6 +102,60 @@ QueryResult<T> run_query(db::Connection& c, const std::string& select, const std
         result.total = static_cast<std::int64_t>(result.items.size());
     }
     return result;
+}
+
+const detail::ColumnMap& change_columns() {
+    // Buildbot pushes only changeid into SQL for /changes (rest-api.md §3.3).
+    static const detail::ColumnMap columns{{"changeid", {"c.changeid", {}}}};
+    return columns;
+}
+
+// The sourcestamp ids of a build (through its request's buildset).
+std::vector<Id> stamps_of_build(db::Connection& c, Id buildid) {
+    std::vector<Id> ssids;
+    c.query("SELECT bss.sourcestampid FROM builds b JOIN buildrequests br ON br.id = "
+            "b.buildrequestid JOIN buildset_sourcestamps bss ON bss.buildsetid = br.buildsetid "
+            "WHERE b.id = ? ORDER BY bss.sourcestampid",
+            params(buildid), [&](const db::Row& row) { ssids.push_back(row.integer(0)); });
+    return ssids;
+}
+
+// (repository, branch, codebase) of each sourcestamp, as Buildbot compares builds' sources.
+using SourceKey = std::tuple<std::string, std::optional<std::string>, std::string>;
+std::set<SourceKey> source_keys(db::Connection& c, const std::vector<Id>& ssids) {
+    std::set<SourceKey> keys;
+    for (auto ssid : ssids)
+        if (auto row = c.query_one(
+                "SELECT repository, branch, codebase FROM sourcestamps WHERE id = ?", params(ssid)))
+            keys.emplace(row->text(0), row->optional_text(1), row->text(2));
+    return keys;
+}
+
+// The newest change of a sourcestamp (Buildbot's getChangeFromSSid).
+std::optional<Change> change_of_stamp(db::Connection& c, Id ssid) {
+    auto found = detail::read_changes(
+        c, "WHERE c.sourcestampid = ? ORDER BY c.changeid DESC LIMIT 1", params(ssid));
+    if (found.empty()) return std::nullopt;
+    return std::move(found.front());
+}
+
+// Buildbot's getPrevSuccessfulBuild: the newest successful earlier build of the builder whose
+// sourcestamps cover the same (repository, branch, codebase) set.
+std::optional<Id> previous_successful_build(db::Connection& c, Id builderid, std::int64_t number,
+                                            const std::set<SourceKey>& keys) {
+    std::optional<Id> found;
+    std::vector<Id> candidates;
+    c.query("SELECT id FROM builds WHERE builderid = ? AND number < ? AND results = 0 ORDER BY "
+            "number DESC",
+            params(builderid, number),
+            [&](const db::Row& row) { candidates.push_back(row.integer(0)); });
+    for (auto buildid : candidates) {
+        if (source_keys(c, stamps_of_build(c, buildid)) == keys) {
+            found = buildid;
+            break;
+        }
+    }
+    return found;
 }
 
 core::Properties read_buildset_properties(db::Connection& c, Id bsid,
@@ -123,6 +182,94 @@ asio::awaitable<QueryResult<Build>> Queries::builds(Query query) {
     auto work = [query = std::move(query)](db::Connection& c) {
         return run_query<Build>(c, detail::kBuildColumns, "FROM builds", query, build_columns(),
                                 " ORDER BY id", detail::build_from);
+    };
+    co_return co_await context_.db.read(std::move(work));
+}
+
+asio::awaitable<QueryResult<Build>> Queries::builds_of_change(Id changeid, Query query) {
+    auto work = [changeid, query = std::move(query)](db::Connection& c) {
+        // Buildbot's getBuildsForChange: builds of the buildsets that contain the change's
+        // sourcestamp.
+        std::vector<db::Field> extra{changeid};
+        return run_query<Build>(
+            c, detail::kBuildColumns, "FROM builds", query, build_columns(), " ORDER BY id",
+            detail::build_from,
+            "id IN (SELECT b.id FROM changes ch JOIN buildset_sourcestamps bss ON "
+            "bss.sourcestampid = ch.sourcestampid JOIN buildrequests br ON br.buildsetid = "
+            "bss.buildsetid JOIN builds b ON b.buildrequestid = br.id WHERE ch.changeid = ?)",
+            std::move(extra));
+    };
+    co_return co_await context_.db.read(std::move(work));
+}
+
+asio::awaitable<QueryResult<Change>> Queries::changes(Query query) {
+    auto work = [query = std::move(query)](db::Connection& c) {
+        auto ids = run_query<Id>(c, "SELECT c.changeid FROM changes c", "FROM changes c", query,
+                                 change_columns(), " ORDER BY c.changeid DESC",
+                                 [](const db::Row& row) { return row.integer(0); });
+        QueryResult<Change> result;
+        result.total = ids.total;
+        result.is_complete = ids.is_complete;
+        result.items.reserve(ids.items.size());
+        for (auto changeid : ids.items)
+            if (auto change = detail::read_change(c, changeid))
+                result.items.push_back(std::move(*change));
+        return result;
+    };
+    co_return co_await context_.db.read(std::move(work));
+}
+
+asio::awaitable<std::optional<Change>> Queries::change(Id changeid) {
+    auto work = [changeid](db::Connection& c) { return detail::read_change(c, changeid); };
+    co_return co_await context_.db.read(std::move(work));
+}
+
+asio::awaitable<std::vector<Change>> Queries::changes_of_sourcestamp(Id ssid) {
+    auto work = [ssid](db::Connection& c) {
+        std::vector<Change> changes;
+        if (auto change = change_of_stamp(c, ssid)) changes.push_back(std::move(*change));
+        return changes;
+    };
+    co_return co_await context_.db.read(std::move(work));
+}
+
+asio::awaitable<std::vector<Change>> Queries::changes_of_build(Id buildid, std::size_t limit) {
+    auto work = [buildid, limit](db::Connection& c) {
+        std::vector<Change> changes;
+        auto build =
+            c.query_one("SELECT builderid, number FROM builds WHERE id = ?", params(buildid));
+        if (!build) return changes;
+        const auto stamps = stamps_of_build(c, buildid);
+        // Per codebase: the change of the build's sourcestamp, then its ancestors back to
+        // (not including) the change the previous successful build had (rest-api.md §5.6,
+        // data-model.md §8).
+        std::map<std::string, Change> from_changes;
+        for (auto ssid : stamps)
+            if (auto change = change_of_stamp(c, ssid)) {
+                auto codebase = change->sourcestamp.codebase;
+                from_changes.insert_or_assign(std::move(codebase), std::move(*change));
+            }
+        std::map<std::string, Id> to_changes;
+        if (auto previous = previous_successful_build(c, build->integer(0), build->integer(1),
+                                                      source_keys(c, stamps))) {
+            for (auto ssid : stamps_of_build(c, *previous))
+                if (auto change = change_of_stamp(c, ssid))
+                    to_changes[change->sourcestamp.codebase] = change->changeid;
+        }
+        for (auto& [codebase, first] : from_changes) {
+            auto to = to_changes.find(codebase);
+            const std::optional<Id> stop =
+                to == to_changes.end() ? std::nullopt : std::optional<Id>(to->second);
+            if (stop && first.changeid == *stop) continue;
+            std::optional<Change> change = std::move(first);
+            while (change && changes.size() < limit) {
+                const auto parent = change->parent_changeid;
+                changes.push_back(std::move(*change));
+                if (!parent || parent == stop) break;
+                change = detail::read_change(c, *parent);
+            }
+        }
+        return changes;
     };
     co_return co_await context_.db.read(std::move(work));
 }

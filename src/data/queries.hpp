@@ -39,6 +39,19 @@ public:
     // parent_buildid, parent_relationship.
     boost::asio::awaitable<QueryResult<Buildset>> buildsets(Query query);
 
+    // Builds of the buildsets that contain the change's sourcestamp; fields as builds().
+    boost::asio::awaitable<QueryResult<Build>> builds_of_change(Id changeid, Query query);
+    // Fields: changeid (the others are left for the caller, as Buildbot does). Without an
+    // order, newest first.
+    boost::asio::awaitable<QueryResult<Change>> changes(Query query);
+    boost::asio::awaitable<std::optional<Change>> change(Id changeid);
+    // The newest change of the sourcestamp: zero or one.
+    boost::asio::awaitable<std::vector<Change>> changes_of_sourcestamp(Id ssid);
+    // The changes a build contains (Buildbot's getChangesForBuild): per codebase, the change
+    // of the build's sourcestamp and its ancestors back to the one the builder's previous
+    // successful build of the same sources had; at most `limit`.
+    boost::asio::awaitable<std::vector<Change>> changes_of_build(Id buildid, std::size_t limit);
+
     boost::asio::awaitable<std::vector<Builder>> builders();
     boost::asio::awaitable<std::vector<Worker>> workers();
     boost::asio::awaitable<std::vector<Master>> masters();

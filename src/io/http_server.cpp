@@ -122,6 +122,20 @@ bool expects_continue(const BeastRequest& message) {
     return message.version() == 11 && beast::iequals(message[http::field::expect], "100-continue");
 }
 
+std::uint64_t largest_body_limit(const HttpServerOptions& options) {
+    std::uint64_t largest = options.max_body_bytes;
+    for (const auto& limit : options.body_limits)
+        largest = std::max<std::uint64_t>(largest, limit.max_bytes);
+    return largest;
+}
+
+std::uint64_t body_limit_for(const HttpServerOptions& options, std::string_view target) {
+    const auto path = target.substr(0, target.find('?'));
+    for (const auto& limit : options.body_limits)
+        if (path.starts_with(limit.path_prefix)) return limit.max_bytes;
+    return options.max_body_bytes;
+}
+
 // Reads the next request. The first one must be complete within request_timeout of the
 // connection's start; later ones may take idle_timeout to begin and request_timeout from there.
 asio::awaitable<ReadResult> read_request(Session& session, const HttpServerOptions& options,
@@ -145,7 +159,8 @@ asio::awaitable<ReadResult> read_request(Session& session, const HttpServerOptio
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
         options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    parser.body_limit(options.max_body_bytes);
+    // The header is read with the largest limit; once the path is known, its own applies.
+    parser.body_limit(largest_body_limit(options));
     auto [header_ec, header_size] =
         co_await http::async_read_header(session.stream, session.buffer, parser, use_tuple);
     if (header_ec) {
@@ -153,6 +168,12 @@ asio::awaitable<ReadResult> read_request(Session& session, const HttpServerOptio
         if (result.refusal == 0) log_read_end(session, header_ec, false);
         co_return result;
     }
+    const auto body_limit = body_limit_for(options, parser.get().target());
+    if (const auto declared = parser.content_length(); declared && *declared > body_limit) {
+        result.refusal = 413;
+        co_return result;
+    }
+    parser.body_limit(body_limit);
     if (!parser.is_done()) {
         if (expects_continue(parser.get())) {
             constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";

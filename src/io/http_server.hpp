@@ -72,6 +72,13 @@ struct HttpServerOptions {
     std::uint16_t port = 0;  // 0: pick a free port (see port())
     std::size_t max_header_bytes = 16 * 1024;
     std::size_t max_body_bytes = 1024 * 1024;  // larger declared or sent bodies get 413
+    // Paths that may send larger (or smaller) bodies than max_body_bytes: the first entry
+    // whose prefix the request's path starts with decides (webhooks: GitHub sends up to 25 MB).
+    struct BodyLimit {
+        std::string path_prefix;
+        std::size_t max_bytes = 0;
+    };
+    std::vector<BodyLimit> body_limits;
     // The headers and body of one request must have arrived within this (slowloris); the
     // first request of a connection counts from the connection's start. Also bounds the
     // opening and closing handshakes of upgraded WebSockets.

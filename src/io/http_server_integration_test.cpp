@@ -3,6 +3,7 @@
 // the wire: keep-alive, pipelining, HEAD, streamed bodies, the size and time limits, 100-continue,
 // failures, cancellation of streams, and WebSocket upgrades (with io::connect_websocket too).
 #include "core/base64.hpp"
+#include "io/http_client.hpp"
 #include "io/http_server.hpp"
 #include "io/websocket.hpp"
 
@@ -643,6 +644,49 @@ TEST(HttpServer, refuses_a_declared_body_over_the_limit_before_reading_it) {
     });
 }
 
+TEST(HttpServer, lets_a_path_prefix_have_its_own_body_limit) {
+    run_bounded([](Executor executor) -> asio::awaitable<void> {
+        int calls = 0;
+        auto options = loopback_options();
+        options.max_body_bytes = 1000;
+        options.body_limits.push_back({"/hooks", 5000});
+        auto server = start_server(executor, echo_handler(calls), options);
+        auto large = [](std::string path, std::size_t size) {
+            return "POST " + path +
+                   " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(size) +
+                   "\r\n\r\n" + std::string(size, 'x');
+        };
+        auto hook = co_await RawClient::connect(server.port());
+        hook.queue(large("/hooks/github?x=1", 5000));
+        co_await hook.flush();
+        auto response = co_await hook.read_response();
+        EXPECT_EQ(response.status, 200);
+
+        auto elsewhere = co_await RawClient::connect(server.port());
+        elsewhere.queue(large("/upload", 5000));
+        co_await elsewhere.flush();
+        response = co_await elsewhere.read_response();
+        EXPECT_EQ(response.status, 413) << "other paths keep max_body_bytes";
+
+        auto too_large = co_await RawClient::connect(server.port());
+        too_large.queue(large("/hooks/github", 5001));
+        co_await too_large.flush();
+        response = co_await too_large.read_response();
+        EXPECT_EQ(response.status, 413);
+
+        auto chunked = co_await RawClient::connect(server.port());
+        const std::string chunk = "258\r\n" + std::string(600, 'x') + "\r\n";  // 600 bytes
+        chunked.queue(
+            "POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            chunk + chunk + "0\r\n\r\n");
+        co_await chunked.flush();
+        response = co_await chunked.read_response();
+        EXPECT_EQ(response.status, 413) << "a chunked body is held to its path's limit";
+        EXPECT_EQ(calls, 1);
+        co_await server.stop();
+    });
+}
+
 TEST(HttpServer, refuses_a_chunked_body_that_grows_over_the_limit) {
     run_bounded([](Executor executor) -> asio::awaitable<void> {
         int calls = 0;
@@ -1015,6 +1059,47 @@ TEST(HttpServer, stop_closes_open_websockets_and_run_returns) {
         EXPECT_EQ(server.server->open_connections(), 0u);
         auto after_stop = co_await client->read();
         EXPECT_FALSE(after_stop.has_value());
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+
+TEST(HttpClient, sends_a_request_and_reads_the_answer) {
+    run_bounded([](Executor executor) -> asio::awaitable<void> {
+        int calls = 0;
+        auto server = start_server(executor, echo_handler(calls));
+        kiln::io::HttpClientRequest request;
+        request.method = "POST";
+        request.host = "127.0.0.1";
+        request.port = server.port();
+        request.target = "/change_hook/base?x=1";
+        request.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
+        request.body = "author=a";
+        auto response = co_await kiln::io::http_request(request);
+        EXPECT_EQ(response.status, 200);
+        EXPECT_EQ(response.reason, "OK");
+        EXPECT_EQ(response.body, "POST /change_hook/base?x=1 author=a");
+        EXPECT_EQ(calls, 1);
+
+        request.max_response_bytes = 10;
+        bool refused = false;
+        try {
+            (void)co_await kiln::io::http_request(request);
+        } catch (const boost::system::system_error&) {
+            refused = true;  // the answer is larger than allowed
+        }
+        EXPECT_TRUE(refused);
+        co_await server.stop();
+
+        bool unreachable = false;
+        request.max_response_bytes = 1000;
+        try {
+            (void)co_await kiln::io::http_request(request);
+        } catch (const boost::system::system_error&) {
+            unreachable = true;  // nobody listens any more
+        }
+        EXPECT_TRUE(unreachable);
     });
 }
 

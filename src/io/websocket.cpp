@@ -5,6 +5,7 @@
 
 #include "core/base64.hpp"
 #include "core/version.hpp"
+#include "io/detail/resolve.hpp"
 #include "io/detail/server_websocket.hpp"
 
 #include <algorithm>
@@ -466,47 +467,9 @@ std::string host_header(const WebSocketClientOptions& options) {
     return host + ":" + std::to_string(options.port);
 }
 
-// Resolves with a deadline. getaddrinfo cannot be interrupted, so a late answer is abandoned.
-asio::awaitable<std::vector<tcp::endpoint>>
-resolve(const std::string& host, std::uint16_t port,
-        std::chrono::steady_clock::time_point deadline) {
-    error_code ec;
-    const auto address = asio::ip::make_address(host, ec);
-    if (!ec) co_return std::vector<tcp::endpoint>{tcp::endpoint{address, port}};
-
-    struct State {
-        State(const asio::any_io_executor& executor, std::chrono::steady_clock::time_point deadline)
-            : resolver(executor)
-            , timer(executor, deadline) {}
-        tcp::resolver resolver;
-        asio::steady_timer timer;
-        bool is_done = false;
-        error_code ec;
-        std::vector<tcp::endpoint> endpoints;
-    };
-    auto state = std::make_shared<State>(co_await asio::this_coro::executor, deadline);
-    state->resolver.async_resolve(
-        host, std::to_string(port),
-        [state](error_code resolve_ec, const tcp::resolver::results_type& results) {
-            state->is_done = true;
-            state->ec = resolve_ec;
-            for (const auto& entry : results)
-                state->endpoints.push_back(entry.endpoint());
-            state->timer.cancel();
-        });
-    auto [wait_ec] = co_await state->timer.async_wait(use_tuple);
-    if (!state->is_done) {
-        state->resolver.cancel();
-        throw system_error(wait_ec ? wait_ec : error_code{asio::error::timed_out},
-                           "resolving " + host);
-    }
-    if (state->ec) throw system_error(state->ec, "resolving " + host);
-    co_return std::move(state->endpoints);
-}
-
 asio::awaitable<beast::tcp_stream> connect_tcp(const WebSocketClientOptions& options) {
     const auto deadline = std::chrono::steady_clock::now() + options.connect_timeout;
-    const auto endpoints = co_await resolve(options.host, options.port, deadline);
+    const auto endpoints = co_await detail::resolve(options.host, options.port, deadline);
     beast::tcp_stream stream{co_await asio::this_coro::executor};
     stream.expires_at(deadline);
     auto [ec, endpoint] = co_await stream.async_connect(endpoints, use_tuple);

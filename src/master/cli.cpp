@@ -7,6 +7,7 @@
 #include "io/daemon.hpp"
 #include "master/control.hpp"
 #include "master/master.hpp"
+#include "master/sendchange.hpp"
 #include "master/user_commands.hpp"
 
 #include <CLI/CLI.hpp>
@@ -349,6 +350,32 @@ int run_cli(int argc, char** argv) {
         ->required()
         ->check(CLI::ExistingDirectory);
 
+    SendChangeOptions sent_change;
+    auto* sendchange_cmd = app.add_subcommand(
+        "sendchange", "Send a change to a master's base change hook (www.change_hook.base)");
+    sendchange_cmd
+        ->add_option("--master,-m", sent_change.master,
+                     "The master's web URL, e.g. http://localhost:8010/")
+        ->required();
+    sendchange_cmd->add_option("--auth,-a", sent_change.auth,
+                               "USER:PASSWORD for www.change_hook_auth");
+    sendchange_cmd->add_option("--who,-W", sent_change.who, "Author of the change");
+    sendchange_cmd->add_option("--repository,-R", sent_change.repository, "Repository URL");
+    sendchange_cmd->add_option("--branch,-b", sent_change.branch, "Branch");
+    sendchange_cmd->add_option("--revision,-r", sent_change.revision, "Revision");
+    sendchange_cmd->add_option("--comments,-c", sent_change.comments, "Log message");
+    sendchange_cmd->add_option("--logfile,-F", sent_change.logfile,
+                               "Read the log message from this file ('-': standard input)");
+    sendchange_cmd->add_option("--category,-C", sent_change.category, "Category");
+    sendchange_cmd->add_option("--project,-P", sent_change.project, "Project");
+    sendchange_cmd->add_option("--codebase", sent_change.codebase, "Codebase");
+    sendchange_cmd->add_option("--revlink,-l", sent_change.revlink, "Link to the revision");
+    sendchange_cmd->add_option("--files", sent_change.files, "A changed file (repeatable)");
+    sendchange_cmd->add_option("--property,-p", sent_change.properties,
+                               "A property as NAME=VALUE (repeatable)");
+    sendchange_cmd->add_option("--when", sent_change.when, "Commit time, seconds since the epoch");
+    sendchange_cmd->add_option("FILES", sent_change.files, "Changed files");
+
     UserCommand user_command;
     std::string users_file;
     auto* user_cmd = app.add_subcommand(
@@ -387,6 +414,7 @@ int run_cli(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     const fs::path path(dir);
 
+    if (*sendchange_cmd) return send_change(sent_change, std::cout, std::cerr);
     if (*create) return create_master(path, force_overwrite);
     if (*start_cmd) return start(path, foreground);
     if (*stop_cmd) return stop(path, timeout);

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sodium.h>
 
 namespace kiln::www {
@@ -92,6 +94,18 @@ std::string token_digest(std::string_view token) {
     crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(token.data()),
                        token.size(), nullptr, 0);
     return to_hex({reinterpret_cast<const char*>(digest), sizeof digest});
+}
+
+std::string hmac_sha1(std::string_view key, std::string_view message) {
+    // libsodium has no SHA-1: OpenSSL's one-shot HMAC (GitHub's legacy webhook signature).
+    std::string mac(EVP_MAX_MD_SIZE, '\0');
+    unsigned int size = 0;
+    if (!HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
+              reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+              reinterpret_cast<unsigned char*>(mac.data()), &size))
+        throw std::runtime_error("HMAC-SHA1 failed");
+    mac.resize(size);
+    return mac;
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view message) {

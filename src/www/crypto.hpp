@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The cryptography www/'s authentication uses, on libsodium: argon2id password hashes, API
-// token digests, HMAC-SHA256 for session tokens, constant-time comparison, random bytes,
-// hex and unpadded base64url. Every function is thread-safe (sodium_init runs once).
+// token digests, HMAC-SHA256 for session tokens and webhook signatures, constant-time
+// comparison, random bytes, hex and unpadded base64url; HMAC-SHA1 (OpenSSL) for old webhooks. Every
+// function is thread-safe (sodium_init runs once).
 #pragma once
 
 #include <cstddef>
@@ -45,6 +46,9 @@ std::optional<std::string> base64url_decode(std::string_view text);
 
 // The hex BLAKE2b-256 digest of an API token's text: what the users file stores.
 std::string token_digest(std::string_view token);
+// HMAC-SHA1 of the message (20 raw bytes): only for peers that still sign with it (GitHub's
+// X-Hub-Signature).
+std::string hmac_sha1(std::string_view key, std::string_view message);
 // HMAC-SHA256 of the message (32 raw bytes); the key may have any length.
 std::string hmac_sha256(std::string_view key, std::string_view message);
 // Equality whose time depends only on the lengths, not on where the bytes differ.

@@ -422,7 +422,15 @@ struct RestApi::Impl {
         }
         if (auto brid = call.args.integer("buildrequestid")) scope("buildrequestid", *brid);
         if (auto workerid = call.args.integer("workerid")) scope("workerid", *workerid);
-        if (call.args.has("changeid")) co_return collection({});  // TODO(#4): changes
+        if (auto changeid = call.args.integer("changeid")) {
+            co_await add_hidden_filter(call, query);
+            auto result = co_await queries.builds_of_change(*changeid, std::move(query));
+            Answer answer = collection(to_items(result.items));
+            answer.is_paged = result.is_complete;
+            answer.total = result.total;
+            co_await attach_build_properties(call, answer.items);
+            co_return answer;
+        }
         auto answer = co_await paged_builds(call, std::move(query));
         if (answer) co_await attach_build_properties(call, answer.value().items);
         co_return answer;
@@ -714,8 +722,51 @@ struct RestApi::Impl {
         co_return entity(stamp->to_json());
     }
 
+    // Changes are not tied to a builder: every caller who may read the API sees them.
+    // Kiln answers /changes in the order asked for (no order: newest first); Buildbot 3.7
+    // reverses what its SQL returned (docs/compatibility.md).
+    asio::awaitable<Result> changes_collection(Call& call) {
+        auto result = co_await queries.changes(sql_query(call));
+        Answer answer = collection(to_items(result.items));
+        answer.is_paged = result.is_complete;
+        answer.total = result.total;
+        co_return answer;
+    }
+
+    asio::awaitable<Result> change_entity(Call& call) {
+        auto changeid = call.args.integer("changeid");
+        std::optional<data::Change> change;
+        if (changeid) change = co_await queries.change(*changeid);
+        if (!change) co_return not_found();
+        co_return entity(change->to_json());
+    }
+
+    asio::awaitable<Result> build_changes(Call& call) {
+        auto build = co_await resolve_build(call);
+        if (!build) co_return collection({});
+        auto changes = co_await queries.changes_of_build(
+            build->buildid, static_cast<std::size_t>(options.max_page_size));
+        co_return collection(to_items(changes));
+    }
+
+    asio::awaitable<Result> sourcestamp_changes(Call& call) {
+        auto ssid = call.args.integer("ssid");
+        if (!ssid) co_return collection({});
+        auto changes = co_await queries.changes_of_sourcestamp(*ssid);
+        co_return collection(to_items(changes));
+    }
+
+    // Buildbot 3.7 answers 500 here (a missing database method); Kiln lists the properties.
+    asio::awaitable<Result> change_property_list(Call& call) {
+        auto changeid = call.args.integer("changeid");
+        std::optional<data::Change> change;
+        if (changeid) change = co_await queries.change(*changeid);
+        if (!change) co_return not_found();
+        co_return collection(property_list(change->properties));
+    }
+
     // Resources Kiln does not record yet: empty collections, unknown entities.
-    // TODO(#4): changes, change sources and schedulers; test results and build data.
+    // TODO(#4): change sources and schedulers; test results and build data.
     asio::awaitable<Result> empty_collection(Call&) { co_return collection({}); }
     asio::awaitable<Result> no_entity(Call&) { co_return not_found(); }
 
@@ -797,7 +848,7 @@ void RestApi::Impl::add_routes() {
         if (b == "builders/n:builderid") {
             route(b + "/buildrequests", "buildrequest", &I::buildrequests_collection, true);
             route(b + "/builds", "build", &I::builds_collection, true);
-            route(build + "/changes", "change", &I::empty_collection, true);
+            route(build + "/changes", "change", &I::build_changes, true);
             route(build + "/properties", "sourcedproperties", &I::build_properties, false);
         }
         route(build + "/steps", "step", &I::steps_collection, true);
@@ -829,7 +880,7 @@ void RestApi::Impl::add_routes() {
     route("buildrequests/n:buildrequestid/builds", "build", &I::builds_collection, true);
     route("builds", "build", &I::builds_collection, true);
     route("builds/n:buildid", "build", &I::build_entity, false);
-    route("builds/n:buildid/changes", "change", &I::empty_collection, true);
+    route("builds/n:buildid/changes", "change", &I::build_changes, true);
     route("builds/n:buildid/data", "build_data", &I::empty_collection, true);
     route("builds/n:buildid/data/i:name", "build_data", &I::no_entity, false);
     route("builds/n:buildid/data/i:name/value", "build_data", &I::no_entity, false);
@@ -849,10 +900,10 @@ void RestApi::Impl::add_routes() {
     route("buildsets/n:bsid", "buildset", &I::buildset_entity, false);
     route("buildsets/n:bsid/properties", "sourcedproperties", &I::buildset_properties, false);
     route("buildsets/n:bsid/properties_list", "_property", &I::buildset_property_list, true);
-    route("changes", "change", &I::empty_collection, true);
-    route("changes/n:changeid", "change", &I::no_entity, false);
+    route("changes", "change", &I::changes_collection, true);
+    route("changes/n:changeid", "change", &I::change_entity, false);
     route("changes/n:changeid/builds", "build", &I::builds_collection, true);
-    route("changes/n:changeid/properties_list", "_property", &I::empty_collection, true);
+    route("changes/n:changeid/properties_list", "_property", &I::change_property_list, true);
     route("changesources", "changesource", &I::empty_collection, true);
     route("changesources/n:changesourceid", "changesource", &I::no_entity, false);
     route("forceschedulers", "forcescheduler", &I::forceschedulers_collection, true);
@@ -883,7 +934,7 @@ void RestApi::Impl::add_routes() {
     route("schedulers/n:schedulerid", "scheduler", &I::no_entity, false);
     route("sourcestamps", "sourcestamp", &I::sourcestamps_collection, true);
     route("sourcestamps/n:ssid", "sourcestamp", &I::sourcestamp_entity, false);
-    route("sourcestamps/n:ssid/changes", "change", &I::empty_collection, true);
+    route("sourcestamps/n:ssid/changes", "change", &I::sourcestamp_changes, true);
     route("steps/n:stepid", "step", &I::step_entity, false);
     route("steps/n:stepid/logs", "log", &I::logs_collection, true);
     route("steps/n:stepid/logs/i:log_slug", "log", &I::log_entity, false);

@@ -4,6 +4,7 @@
 #include "data/builders.hpp"
 #include "data/builds.hpp"
 #include "data/buildsets.hpp"
+#include "data/changes.hpp"
 #include "data/masters.hpp"
 #include "data/workers.hpp"
 #include "www/rest_api.hpp"
@@ -106,6 +107,7 @@ protected:
     data::Workers workers{context};
     data::Buildsets buildsets{context};
     data::Builds builds{context};
+    data::Changes changes{context};
     RestApi api{context, [] { return std::shared_ptr<const config::MasterConfig>(); }};
     Id masterid = 0, app = 0, secret = 0, workerid = 0;
 };
@@ -242,6 +244,123 @@ TEST_F(RestApiTest, the_spec_lists_every_pattern_with_its_type) {
             EXPECT_EQ(spec.at("plural"), "steps");
         }
     EXPECT_TRUE(found);
+}
+
+// Three changes on main (the last one built by app, successfully), one on dev.
+class RestApiChanges : public RestApiTest {
+protected:
+    RestApiChanges() {
+        for (int i = 1; i <= 3; ++i)
+            last = run(changes.add(change_on("main", "r" + std::to_string(i))));
+        run(changes.add(change_on("dev", "d1")));
+        data::NewBuildset spec;
+        const auto& stamp = last.sourcestamp;
+        spec.sourcestamps.push_back(
+            {stamp.branch, stamp.revision, stamp.repository, stamp.project, stamp.codebase});
+        spec.builderids = {app};
+        auto added = run(buildsets.add(spec));
+        auto build = run(
+            builds.add(app, added.request_by_builder.at(app), workerid, masterid, {}, "building"));
+        built = run(builds.finish(build.buildid, 0));
+    }
+
+    static data::NewChange change_on(std::string branch, std::string revision) {
+        data::NewChange change;
+        change.author = "Bob <bob@example.com>";
+        change.comments = "change " + revision;
+        change.branch = std::move(branch);
+        change.revision = std::move(revision);
+        change.repository = "https://git.example/proj.git";
+        change.files = {"a.c"};
+        change.properties["ticket"] = "BUG-7";
+        return change;
+    }
+
+    static std::vector<std::int64_t> ids(const Reply& reply) {
+        std::vector<std::int64_t> out;
+        for (const auto& item : reply.json.at("changes").as_array())
+            out.push_back(item.at("changeid").as_int64());
+        return out;
+    }
+
+    data::Change last;
+    data::Build built;
+};
+
+TEST_F(RestApiChanges, lists_changes_newest_first_with_the_real_total) {
+    auto reply = get("changes");
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(ids(reply), (std::vector<std::int64_t>{4, 3, 2, 1}));
+    EXPECT_EQ(reply.json.at("meta").at("total").as_int64(), 4);
+    const auto& first = reply.json.at("changes").as_array()[1].as_object();
+    EXPECT_EQ(first.at("properties"), boost::json::parse(R"({"ticket":["BUG-7","Change"]})"));
+    EXPECT_EQ(first.at("parent_changeids"), boost::json::parse("[2]"));
+    EXPECT_EQ(first.at("sourcestamp").at("revision"), boost::json::value("r3"));
+}
+
+TEST_F(RestApiChanges, orders_and_pages_as_asked_where_buildbot_reverses) {
+    EXPECT_EQ(ids(get("changes", "order=-changeid")), (std::vector<std::int64_t>{4, 3, 2, 1}));
+    EXPECT_EQ(ids(get("changes", "order=changeid")), (std::vector<std::int64_t>{1, 2, 3, 4}));
+    auto newest = get("changes", "order=-changeid&limit=2");
+    EXPECT_EQ(ids(newest), (std::vector<std::int64_t>{4, 3}));
+    EXPECT_EQ(newest.json.at("meta").at("total").as_int64(), 4) << "the real count";
+    EXPECT_EQ(ids(get("changes", "limit=1")), std::vector<std::int64_t>{4}) << "the newest";
+    EXPECT_EQ(ids(get("changes", "offset=1&limit=2")), (std::vector<std::int64_t>{3, 2}));
+}
+
+TEST_F(RestApiChanges, filters_other_fields_in_memory) {
+    auto main = get("changes", "branch=main&order=-changeid&limit=2");
+    ASSERT_EQ(main.status, 200) << main.body;
+    EXPECT_EQ(ids(main), (std::vector<std::int64_t>{3, 2}));
+    EXPECT_EQ(main.json.at("meta").at("total").as_int64(), 3);
+    EXPECT_EQ(ids(get("changes", "revision__contains=d")), std::vector<std::int64_t>{4});
+    EXPECT_EQ(ids(get("changes", "changeid__gt=2&order=changeid")),
+              (std::vector<std::int64_t>{3, 4}));
+    EXPECT_EQ(ids(get("changes", "order=-when_timestamp&order=changeid&limit=1")),
+              std::vector<std::int64_t>{1});
+    auto fields = get("changes", "field=changeid&field=branch&limit=1");
+    EXPECT_EQ(fields.json.at("changes").at(0).as_object().size(), 2u);
+}
+
+TEST_F(RestApiChanges, answers_one_change_its_properties_and_its_builds) {
+    auto one = get("changes/3");
+    ASSERT_EQ(one.status, 200) << one.body;
+    EXPECT_EQ(ids(one), std::vector<std::int64_t>{3});
+    EXPECT_FALSE(one.json.at("meta").as_object().contains("total"));
+    EXPECT_EQ(get("changes/99").status, 404);
+
+    auto properties = get("changes/3/properties_list");
+    ASSERT_EQ(properties.status, 200) << properties.body;
+    EXPECT_EQ(properties.json.at("_properties"),
+              boost::json::parse(R"([{"name":"ticket","source":"Change","value":"\"BUG-7\""}])"));
+    EXPECT_EQ(get("changes/99/properties_list").status, 404);
+
+    auto change_builds = get("changes/3/builds");
+    ASSERT_EQ(change_builds.status, 200) << change_builds.body;
+    const auto& list = change_builds.json.at("builds").as_array();
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].at("buildid").as_int64(), built.buildid);
+    EXPECT_TRUE(get("changes/2/builds").json.at("builds").as_array().empty());
+}
+
+TEST_F(RestApiChanges, a_build_lists_the_changes_it_contains) {
+    const auto path = "builds/" + std::to_string(built.buildid) + "/changes";
+    EXPECT_EQ(ids(get(path)), (std::vector<std::int64_t>{3, 2, 1}));
+    EXPECT_EQ(ids(get("builders/" + std::to_string(app) + "/builds/" +
+                      std::to_string(built.number) + "/changes")),
+              (std::vector<std::int64_t>{3, 2, 1}));
+    EXPECT_TRUE(get("builds/1/changes").json.at("changes").as_array().empty());
+    EXPECT_TRUE(get("builds/999/changes").json.at("changes").as_array().empty());
+    Visibility none{[](std::string_view) { return false; }};
+    EXPECT_TRUE(get(path, {}, none).json.at("changes").as_array().empty())
+        << "a hidden builder's build shows no changes";
+}
+
+TEST_F(RestApiChanges, a_sourcestamp_lists_its_newest_change) {
+    auto reply = get("sourcestamps/" + std::to_string(last.sourcestamp.ssid) + "/changes");
+    EXPECT_EQ(ids(reply), std::vector<std::int64_t>{3});
+    EXPECT_EQ(reply.json.at("meta").at("total").as_int64(), 1);
+    EXPECT_TRUE(get("sourcestamps/999/changes").json.at("changes").as_array().empty());
 }
 
 }  // namespace

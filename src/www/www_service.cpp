@@ -6,6 +6,7 @@
 #include "data/queries.hpp"
 #include "www/auth.hpp"
 #include "www/authz.hpp"
+#include "www/change_hooks.hpp"
 #include "www/csrf.hpp"
 #include "www/json_output.hpp"
 #include "www/live_updates.hpp"
@@ -162,6 +163,7 @@ struct WwwService::Impl {
     JsonRpc rpc;
     LiveUpdates live;
     EventBuilders event_builders;
+    ChangeHooks hooks;
     std::unique_ptr<Authenticator> authenticator;
     std::unique_ptr<Authorizer> authorizer;
     config::AuthzConfig authorizer_config;
@@ -180,10 +182,13 @@ struct WwwService::Impl {
                   return authorize_control(user, check);
               })
         , live(executor, context.bus)
-        , event_builders(context.bus) {
+        , event_builders(context.bus)
+        , hooks(context) {
         auto http = options.http;
         http.bind_address = options.bind_address;
         http.port = options.port;
+        http.body_limits.push_back(
+            {std::string(kChangeHookPath), options.change_hook_max_body_bytes});
         auto handler = [this](io::HttpRequest request) { return handle(std::move(request)); };
         auto decide = [this](const io::HttpRequest& request) { return decide_upgrade(request); };
         auto on_open = [this](std::unique_ptr<io::WebSocketConnection> connection,
@@ -421,6 +426,13 @@ asio::awaitable<io::HttpResponse> WwwService::Impl::handle(io::HttpRequest reque
         if (!authenticator)
             co_return io::HttpResponse::text(501, "no authentication is configured\n");
         co_return authenticator->logout(request);
+    }
+    if (is_change_hook_path(path)) {
+        // Webhooks are not behind the web login: secrets and www.change_hook_auth guard them.
+        auto current = config();
+        config::ChangeHookConfig hook_config;
+        if (current) hook_config = current->change_hook;
+        co_return co_await hooks.handle(std::move(request), std::move(hook_config));
     }
     auto authentication = co_await authenticate(request);
     if (!authentication) {

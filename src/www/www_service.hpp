@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // WwwService: the master's web server. Routes /api (versions), /api/v2 (REST reads, JSON-RPC
-// control, CORS), /config, /auth/*, /ws and /sse (live updates), and the web UI's static
-// files at /. Authentication decides who asks, authorization what they may do and see.
+// control, CORS), /config, /auth/*, /ws and /sse (live updates), /change_hook/* (webhooks), and
+// the web UI's static files at /. Authentication decides who asks, authorization what they may do
+// and see.
 #pragma once
 
 #include "config/master_config.hpp"
@@ -24,6 +25,9 @@ struct WwwOptions {
     std::uint16_t port = 8010;
     std::filesystem::path web_root;  // the built UI (index.html, assets/); empty: none
     io::HttpServerOptions http;      // limits (bind_address and port are taken from above)
+    // The body limit of /change_hook requests (GitHub sends up to 25 MB); http.max_body_bytes
+    // applies to every other path.
+    std::size_t change_hook_max_body_bytes = 10 * 1024 * 1024;
 };
 
 class WwwService {

@@ -23,6 +23,13 @@ GenericConfig parse_generic(Reader& reader, const KilnObject& object);
 // leaves them out of the generic www options).
 void parse_www_auth(Reader& reader, const Fields& www, WwwAuthConfig& config);
 
+// www.change_hook and www.change_hook_auth of the www table `www`; `where` and `auth_where`
+// are the lines of those keys.
+void parse_change_hooks(Reader& reader, const Fields& www, const SourceLocation& where,
+                        const SourceLocation& auth_where, ChangeHookConfig& config);
+// A change source made by k.git_poller{...}.
+std::optional<GitPollerConfig> parse_git_poller(Reader& reader, const KilnObject& object);
+
 // Checks a constructor's call shape (a table argument and nothing more); reports otherwise.
 bool check_table_argument(Reader& reader, const KilnObject& object);
 

@@ -7,6 +7,13 @@
 #include "db/database.hpp"
 
 #include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace kiln::data {
+struct SourceStampSpec;
+}
 
 namespace kiln::data::detail {
 
@@ -24,6 +31,14 @@ BuildRequest read_request(const db::Row& row);
 // Columns: id, branch, revision, repository, project, codebase, patchid, created_at.
 SourceStamp read_stamp(const db::Row& row);
 std::optional<Buildset> read_buildset(db::Connection& c, Id bsid);
+// The id of the (patchless) sourcestamp, created at `now` when it is new (deduplicated by
+// sourcestamp_hash: identical sources share one row).
+Id find_or_create_sourcestamp(db::Connection& c, const SourceStampSpec& stamp, Epoch now);
+// Changes with their files, properties and sourcestamp: `rest` follows
+// "SELECT ... FROM changes c JOIN sourcestamps ss ..." ("WHERE c.changeid = ?", ORDER BY...).
+std::vector<Change> read_changes(db::Connection& c, std::string_view rest,
+                                 std::span<const db::Field> parameters);
+std::optional<Change> read_change(db::Connection& c, Id changeid);
 // Row columns: id, name, description; reads tags and masters.
 Builder read_builder(db::Connection& c, const db::Row& row);
 // Throws db::DatabaseError when there is no such master.
