@@ -162,6 +162,7 @@ end
 
 return {
   protocols = { worker = { port = @PORT@ } },
+  www = { port = @WWW@ },
   workers = {
     k.worker{ name = "kw", password = "@PASSWORD@" },
     k.worker{ name = "sw", password = "@PASSWORD@" },
@@ -174,9 +175,9 @@ return {
 '''
 
 
-def master_config(port, mark_dir, version=1):
+def master_config(port, mark_dir, version=1, www_port=0):
     text = CONFIG
-    for key, value in (('@PORT@', str(port)), ('@MARK@', mark_dir), ('@VERSION@', str(version)),
+    for key, value in (('@PORT@', str(port)), ('@WWW@', str(www_port)), ('@MARK@', mark_dir), ('@VERSION@', str(version)),
                        ('@PASSWORD@', PASSWORD), ('@BIGLINE@', BIG_LINE),
                        ('@BIGBYTES@', str(BIG_LOG_BYTES))):
         text = text.replace(key, value)
@@ -298,6 +299,7 @@ class KilnMaster:
         self.mark_dir = os.path.join(root, 'marks')
         self.root = root
         self.port = None
+        self.www_port = None
         self.proc = None
         self.starts = 0
         self._db = None
@@ -315,14 +317,14 @@ class KilnMaster:
         rc, out = self.cli('create-master', self.dir)
         if rc != 0:
             raise TestFailure(f'kiln create-master failed (rc {rc}):\n{out}')
-        self.port, = rm.free_ports(1)
+        self.port, self.www_port = rm.free_ports(2)
         self.write_config(1)
         with open(os.path.join(self.dir, 'blob.bin'), 'wb') as f:
             f.write(os.urandom(1_000_000))
 
     def write_config(self, version=1, text=None):
         if text is None:
-            text = master_config(self.port, self.mark_dir, version)
+            text = master_config(self.port, self.mark_dir, version, self.www_port)
         path = os.path.join(self.dir, 'master.lua')
         with open(path + '.tmp', 'w') as f:
             f.write(text)
