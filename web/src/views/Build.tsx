@@ -55,6 +55,12 @@ function BuildPage({ build, builderName }: { build: BuildType; builderName: stri
   const navigate = useNavigate();
   const [showHidden, setShowHidden] = useState(false);
   const worker = workers.items.find((w: Worker) => w.workerid === build.workerid);
+  // The next build, if there is one (404 until it exists; its `new` event brings it).
+  const next = useLive<BuildType>({
+    path: `builders/${build.builderid}/builds/${build.number + 1}`,
+    id: "buildid",
+    query: { field: ["buildid", "number"] },
+  });
   const shownSteps = steps.items.filter((s) => showHidden || !s.hidden);
   const hiddenCount = steps.items.length - steps.items.filter((s) => !s.hidden).length;
 
@@ -132,7 +138,9 @@ function BuildPage({ build, builderName }: { build: BuildType; builderName: stri
             {build.number > 1 ? (
               <Link to={buildPath(build.builderid, build.number - 1)}>‹ #{build.number - 1}</Link>
             ) : null}{" "}
-            <Link to={buildPath(build.builderid, build.number + 1)}>#{build.number + 1} ›</Link>
+            {next.items.length > 0 ? (
+              <Link to={buildPath(build.builderid, build.number + 1)}>#{build.number + 1} ›</Link>
+            ) : null}
           </dd>
         </div>
       </dl>
