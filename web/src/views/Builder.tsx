@@ -189,7 +189,7 @@ export function RequestList({
       </thead>
       <tbody>
         {requests.map((r) => (
-          <tr key={r.buildrequestid}>
+          <tr key={r.buildrequestid} data-request={r.buildrequestid}>
             <td data-label="Request">#{r.buildrequestid}</td>
             {builderNames ? (
               <td data-label="Builder">
