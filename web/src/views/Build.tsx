@@ -129,6 +129,14 @@ function BuildPage({ build, builderName }: { build: BuildType; builderName: stri
           </dd>
         </div>
         <div>
+          <dt>Reason</dt>
+          <dd>{propertyText(properties.items[0], "reason")}</dd>
+        </div>
+        <div>
+          <dt>Owner</dt>
+          <dd>{propertyText(properties.items[0], "owner")}</dd>
+        </div>
+        <div>
           <dt>Worker</dt>
           <dd>{worker ? <Link to="/workers">{worker.name}</Link> : build.workerid}</dd>
         </div>
@@ -346,4 +354,10 @@ export function LogPage() {
       )}
     </section>
   );
+}
+
+function propertyText(properties: SourcedProperties | undefined, name: string): string {
+  const value = properties?.[name]?.[0];
+  if (value === undefined || value === null) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
 }
