@@ -183,18 +183,22 @@ test("home shows running builds, waiting requests and recent results live", asyn
 }) => {
   await page.goto(`${kiln.url}/`);
   await page.waitForSelector("h2:has-text('Recent results')");
-  // Two long builds: the worker is paused first so that one waits in the queue.
+  // The worker is paused, so the forced build waits in the queue; unpaused, it runs.
   await kiln.control("workers/worker1", "pause", { reason: "e2e" });
-  const [, first] = await kiln.control("forceschedulers/force", "force", {
+  const [, requests] = await kiln.control("forceschedulers/force", "force", {
     builderid: 1,
     lines: "200",
     delay: "0.5",
     reason: "e2e: home",
   });
-  await page.waitForSelector(`text=#${first["1"]}`, { timeout: 20_000 });
+  const waiting = `tr[data-request="${requests["1"]}"]`;
+  await page.waitForSelector(waiting, { timeout: 20_000 });
+  await shot(page, "home-waiting");
   await kiln.control("workers/worker1", "unpause", { reason: "e2e" });
+  await page.waitForSelector(waiting, { state: "detached", timeout: 30_000 });
   await page.waitForSelector("table.builds >> text=running", { timeout: 30_000 });
   await kiln.control("forceschedulers/force", "force", { builderid: 2, reason: "e2e: docs" });
+  await page.waitForSelector("table.builds a[href='/builders/2']", { timeout: 30_000 });
   await shot(page, "home");
   await page.goto(`${kiln.url}/workers`);
   await page.waitForSelector("tr[data-worker=worker1] .inline-build");
@@ -205,6 +209,37 @@ test("home shows running builds, waiting requests and recent results live", asyn
   await page.goto(`${kiln.url}/builders/1`);
   await page.waitForSelector("table.builds");
   await shot(page, "builder");
+});
+
+test("cancel a waiting request from the builder page", async ({ page, kiln }) => {
+  await kiln.control("workers/worker1", "pause", { reason: "e2e" });
+  try {
+    const [, requests] = await kiln.control("forceschedulers/force", "force", {
+      builderid: 3,
+      reason: "e2e: to be cancelled",
+    });
+    const brid = requests["3"];
+    await page.goto(`${kiln.url}/builders/3`);
+    await page.click(`tr[data-request="${brid}"] button:has-text('Cancel')`);
+    await page.waitForSelector(`tr[data-request="${brid}"]`, { state: "detached" });
+    const request = (await kiln.api(`buildrequests/${brid}`)).buildrequests[0];
+    check(
+      request.complete && request.results === 6,
+      `cancelled request: ${JSON.stringify(request)}`,
+    );
+  } finally {
+    await kiln.control("workers/worker1", "unpause", { reason: "e2e" });
+  }
+});
+
+test("rebuild a finished build", async ({ page, kiln }) => {
+  const before = (await kiln.api("builders/2/builds?order=-number&limit=1")).builds[0].number;
+  await page.goto(`${kiln.url}/builders/2/builds/1`);
+  await page.click("[data-testid=rebuild-button]");
+  await page.waitForURL(`${kiln.url}/builders/2`);
+  await page.waitForSelector(`table.builds a[href="/builders/2/builds/${before + 1}"]`, {
+    timeout: 30_000,
+  });
 });
 
 test("after a lost connection the page resynchronises and says so", async ({ page, kiln }) => {

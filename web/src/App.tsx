@@ -40,7 +40,12 @@ function ConnectionBanner() {
   if (state !== "open" && live?.hasOpened) {
     return (
       <div className="banner warning" role="status" data-testid="connection-lost">
-        Connection to the master lost; reconnecting… (what you see may be out of date)
+        Connection to the master lost; reconnecting… (what you see may be out of date){" "}
+        {state === "closed" ? (
+          <button type="button" className="small" onClick={() => live.reconnectNow()}>
+            Reconnect now
+          </button>
+        ) : null}
       </div>
     );
   }

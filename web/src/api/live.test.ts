@@ -105,3 +105,25 @@ describe("LiveConnection", () => {
     expect(live.state).toBe("closed");
   });
 });
+
+describe("LiveConnection.reconnectNow", () => {
+  it("skips the backoff wait", () => {
+    FakeSocket.instances = [];
+    const timers = new ManualTimers();
+    const live = new LiveConnection({
+      url: "ws://x/ws",
+      createSocket: (url) => new FakeSocket(url) as unknown as WebSocket,
+      timers,
+      backoff: () => 60_000,
+    });
+    live.start();
+    FakeSocket.instances[0]!.open();
+    FakeSocket.instances[0]!.drop();
+    expect(FakeSocket.instances).toHaveLength(1);
+    live.reconnectNow();
+    expect(FakeSocket.instances).toHaveLength(2);
+    expect(timers.pending.size).toBe(0);
+    live.reconnectNow();
+    expect(FakeSocket.instances).toHaveLength(2);
+  });
+});

@@ -106,6 +106,14 @@ export class LiveConnection {
     this.setState("closed");
   }
 
+  /** Tries at once instead of waiting for the next attempt (a user's "Reconnect now"). */
+  reconnectNow(): void {
+    if (this.stopped || this.socket) return;
+    this.timers.clearTimeout(this.reconnectTimer);
+    this.attempt = 0;
+    this.connect();
+  }
+
   onState(listener: (state: ConnectionState) => void): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);

@@ -55,6 +55,12 @@ function BuildPage({ build, builderName }: { build: BuildType; builderName: stri
   const navigate = useNavigate();
   const [showHidden, setShowHidden] = useState(false);
   const worker = workers.items.find((w: Worker) => w.workerid === build.workerid);
+  // The next build, if there is one (404 until it exists; its `new` event brings it).
+  const next = useLive<BuildType>({
+    path: `builders/${build.builderid}/builds/${build.number + 1}`,
+    id: "buildid",
+    query: { field: ["buildid", "number"] },
+  });
   const shownSteps = steps.items.filter((s) => showHidden || !s.hidden);
   const hiddenCount = steps.items.length - steps.items.filter((s) => !s.hidden).length;
 
@@ -123,6 +129,14 @@ function BuildPage({ build, builderName }: { build: BuildType; builderName: stri
           </dd>
         </div>
         <div>
+          <dt>Reason</dt>
+          <dd>{propertyText(properties.items[0], "reason")}</dd>
+        </div>
+        <div>
+          <dt>Owner</dt>
+          <dd>{propertyText(properties.items[0], "owner")}</dd>
+        </div>
+        <div>
           <dt>Worker</dt>
           <dd>{worker ? <Link to="/workers">{worker.name}</Link> : build.workerid}</dd>
         </div>
@@ -132,7 +146,9 @@ function BuildPage({ build, builderName }: { build: BuildType; builderName: stri
             {build.number > 1 ? (
               <Link to={buildPath(build.builderid, build.number - 1)}>‹ #{build.number - 1}</Link>
             ) : null}{" "}
-            <Link to={buildPath(build.builderid, build.number + 1)}>#{build.number + 1} ›</Link>
+            {next.items.length > 0 ? (
+              <Link to={buildPath(build.builderid, build.number + 1)}>#{build.number + 1} ›</Link>
+            ) : null}
           </dd>
         </div>
       </dl>
@@ -338,4 +354,10 @@ export function LogPage() {
       )}
     </section>
   );
+}
+
+function propertyText(properties: SourcedProperties | undefined, name: string): string {
+  const value = properties?.[name]?.[0];
+  if (value === undefined || value === null) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
 }

@@ -87,6 +87,7 @@ export function Builder() {
       </PageTitle>
       {b.description ? <p className="description">{b.description}</p> : null}
       <Tags tags={b.tags} />
+      <BuilderWorkers builderid={builderid} workers={workers.items} />
       {!mayForce && isAuthConfigured(config) && isAnonymous(config) && enabled.length > 0 ? (
         <p className="muted hint">
           <Link to={`/login?redirect=${encodeURIComponent(`/builders/${builderid}`)}`}>Log in</Link>{" "}
@@ -189,7 +190,7 @@ export function RequestList({
       </thead>
       <tbody>
         {requests.map((r) => (
-          <tr key={r.buildrequestid}>
+          <tr key={r.buildrequestid} data-request={r.buildrequestid}>
             <td data-label="Request">#{r.buildrequestid}</td>
             {builderNames ? (
               <td data-label="Builder">
@@ -270,5 +271,23 @@ export function BuildTable({
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** The workers configured for the builder, and whether they are connected. */
+function BuilderWorkers({ builderid, workers }: { builderid: number; workers: readonly Worker[] }) {
+  const mine = workers.filter((w) => w.configured_on.some((c) => c.builderid === builderid));
+  if (mine.length === 0) return null;
+  return (
+    <p className="muted builder-workers">
+      Workers:{" "}
+      {mine.map((w, i) => (
+        <span key={w.workerid}>
+          {i > 0 ? ", " : ""}
+          <Link to="/workers">{w.name}</Link>{" "}
+          {w.connected_to.length === 0 ? "(disconnected)" : w.paused ? "(paused)" : ""}
+        </span>
+      ))}
+    </p>
   );
 }
