@@ -188,6 +188,51 @@ TEST(LoadMasterConfig, reports_a_wrong_type) {
                                                  "number")));
 }
 
+TEST(LoadMasterConfig, reads_the_www_rate_limit_with_burst_defaulting_to_the_rate) {
+    MasterDir dir;
+    auto result = dir.load(R"(return {
+  www = { rate_limit = { requests_per_second = 2.5, burst = 7 } },
+}
+)");
+    ASSERT_TRUE(result.config) << all_messages(result);
+    ASSERT_TRUE(result.config->www_rate_limit);
+    EXPECT_EQ(result.config->www_rate_limit->requests_per_second, 2.5);
+    EXPECT_EQ(result.config->www_rate_limit->burst, 7);
+    EXPECT_FALSE(result.config->www.options.contains("rate_limit")) << "typed, not generic";
+
+    result = dir.load("return { www = { rate_limit = { requests_per_second = 2.5 } } }\n");
+    ASSERT_TRUE(result.config) << all_messages(result);
+    EXPECT_EQ(result.config->www_rate_limit->burst, 3);
+    result = dir.load("return { www = { port = 8011 } }\n");
+    ASSERT_TRUE(result.config) << all_messages(result);
+    EXPECT_FALSE(result.config->www_rate_limit);
+}
+
+TEST(LoadMasterConfig, reports_every_www_rate_limit_mistake_at_its_line) {
+    MasterDir dir;
+    auto result = dir.load(R"(return {
+  www = {
+    rate_limit = { requests_per_second = 0, burst = 0, bursts = 3 },
+  },
+}
+)");
+    EXPECT_THAT(messages(result),
+                ::testing::UnorderedElementsAre(
+                    "master.lua:3: unknown key 'bursts' in 'www.rate_limit' (did you mean "
+                    "'burst'?)",
+                    "master.lua:3: 'requests_per_second' in 'www.rate_limit' must be more than 0",
+                    "master.lua:3: 'burst' in 'www.rate_limit' must be between 1 and 1000000, "
+                    "got 0"));
+    result = dir.load("return {\n  www = { rate_limit = 5 },\n}\n");
+    EXPECT_THAT(messages(result),
+                ::testing::ElementsAre(HasSubstr("master.lua:2: 'rate_limit' in 'www' must be a "
+                                                 "table such as { requests_per_second = 10")));
+    result = dir.load("return {\n  www = { rate_limit = { burst = 5 } },\n}\n");
+    EXPECT_THAT(messages(result),
+                ::testing::ElementsAre("master.lua:2: 'www.rate_limit': 'requests_per_second' is "
+                                       "required"));
+}
+
 TEST(LoadMasterConfig, reports_a_missing_required_name) {
     MasterDir dir;
     auto result = dir.load(R"(local k = require "kiln"

@@ -8,6 +8,7 @@
 #include "config/detail/reader.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <lua.hpp>
 #include <regex>
@@ -130,6 +131,7 @@ private:
     void for_each_object(Fields& fields, std::string_view key, Each each);
     void load_port(Fields& fields, std::string_view key, std::string_view inner, int& port);
     void load_www(Fields& fields);
+    void load_rate_limit(const Fields& www);
     std::optional<WorkerConfig> load_worker(const KilnObject& object);
     std::optional<BuilderConfig> load_builder(const KilnObject& object);
     void cross_check();
@@ -224,12 +226,13 @@ void Loader::load_www(Fields& fields) {
         if (auth_where.line == 0) auth_where = where;
         detail::parse_change_hooks(reader_, www, hooks_where, auth_where, config_.change_hook);
     }
+    load_rate_limit(www);
     config_.www.type = "www";
     config_.www.where = where;
     detail::OpaqueParts parts;
     auto is_typed = [](std::string_view key) {
         return key == "port" || key == "auth" || key == "authz" || key == "session_lifetime" ||
-               key == "change_hook" || key == "change_hook_auth";
+               key == "change_hook" || key == "change_hook_auth" || key == "rate_limit";
     };
     lua_pushnil(state);
     while (lua_next(state, table)) {
@@ -242,6 +245,36 @@ void Loader::load_www(Fields& fields) {
     }
     config_.www.option_functions = std::move(parts.functions);
     config_.www.option_renderables = std::move(parts.renderables);
+}
+
+void Loader::load_rate_limit(const Fields& www) {
+    lua_State* state = reader_.state();
+    StackGuard guard{state};
+    www.push("rate_limit");
+    if (lua_isnil(state, -1)) return;
+    const int table = lua_gettop(state);
+    if (lua_type(state, table) != LUA_TTABLE || reader_.object(table)) {
+        www.wrong_type("rate_limit", "a table such as { requests_per_second = 10, burst = 20 }",
+                       table);
+        return;
+    }
+    lua_settop(state, table);
+    const auto where = key_location("rate_limit");
+    Fields settings{reader_, table, "'www.rate_limit'", where, {"requests_per_second", "burst"}};
+    const auto errors_before = reader_.error_count();
+    auto rate = settings.number("requests_per_second", 0);
+    if (!settings.has("requests_per_second"))
+        settings.missing("requests_per_second");
+    else if (rate && *rate <= 0)
+        settings.invalid("requests_per_second", "must be more than 0");
+    auto burst = settings.integer("burst", 1, 1'000'000);
+    if (reader_.error_count() != errors_before || !rate) return;
+    WwwRateLimitConfig limit;
+    limit.requests_per_second = *rate;
+    limit.burst =
+        burst.value_or(std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(*rate))));
+    limit.where = where;
+    config_.www_rate_limit = limit;
 }
 
 std::optional<WorkerConfig> Loader::load_worker(const KilnObject& object) {

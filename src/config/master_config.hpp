@@ -242,6 +242,17 @@ struct GitPollerConfig {
 };
 bool operator==(const GitPollerConfig& a, const GitPollerConfig& b);
 
+// www.rate_limit = { requests_per_second = 10, burst = 20 }: requests each client address
+// may make (a token bucket; burst defaults to requests_per_second, at least 1).
+struct WwwRateLimitConfig {
+    double requests_per_second = 0;
+    std::int64_t burst = 0;
+    SourceLocation where;
+    bool operator==(const WwwRateLimitConfig& other) const {
+        return requests_per_second == other.requests_per_second && burst == other.burst;
+    }
+};
+
 // A change source, reporter or the extra www options: parsed generically for now.
 struct GenericConfig {
     std::string type;  // the constructor's name: "git_poller", "mail", ...; "www" for www
@@ -259,9 +270,10 @@ struct MasterConfig {
     std::string db_url = "sqlite:state.sqlite";
     int worker_port = 9989;
     int www_port = 8010;
-    WwwAuthConfig www_auth;        // www.auth, www.authz, www.session_lifetime
-    ChangeHookConfig change_hook;  // www.change_hook, www.change_hook_auth
-    GenericConfig www;             // the other www keys, generically
+    WwwAuthConfig www_auth;                            // www.auth, www.authz, www.session_lifetime
+    ChangeHookConfig change_hook;                      // www.change_hook, www.change_hook_auth
+    std::optional<WwwRateLimitConfig> www_rate_limit;  // none: no limit
+    GenericConfig www;                                 // the other www keys, generically
     std::vector<WorkerConfig> workers;
     std::vector<BuilderConfig> builders;
     std::vector<SchedulerConfig> schedulers;

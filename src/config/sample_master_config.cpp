@@ -37,6 +37,9 @@ return {
     --   view = { { builder = "secret-*", roles = { "admins" } } },  -- who sees which builders
     -- },
     -- session_lifetime = 7 * 24 * 3600,  -- seconds a browser login lasts
+    -- Requests per client address (over it: 429 with Retry-After). /metrics (Prometheus)
+    -- is authorized as a read: k.allow.any{ role = ... } rules apply to it.
+    -- rate_limit = { requests_per_second = 20, burst = 100 },
   },
 
   -- Workers run the builds. The password is read from secrets/local-worker in this

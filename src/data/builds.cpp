@@ -325,12 +325,13 @@ asio::awaitable<Log> Builds::add_log(Id stepid, std::string name, std::string ty
 asio::awaitable<Log> Builds::append_log(Id logid, std::string text,
                                         std::optional<std::int64_t> expected_first_line) {
     auto work = [&](db::Connection& c) {
-        db::append_log_lines(c, logid, text, expected_first_line);
-        return *read_log(c, logid);
+        const auto appended = db::append_log_lines(c, logid, text, expected_first_line);
+        return std::make_pair(*read_log(c, logid), appended.new_bytes);
     };
-    auto log = co_await context_.db.write(std::move(work));
-    announce(context_.bus, log, "append");
-    co_return log;
+    auto appended = co_await context_.db.write(std::move(work));
+    context_.totals.log_bytes_appended += static_cast<std::uint64_t>(appended.second);
+    announce(context_.bus, appended.first, "append");
+    co_return std::move(appended.first);
 }
 
 asio::awaitable<Log> Builds::finish_log(Id logid) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Context: what every data/ store uses: the database (the one place state is kept), the bus
 // (where each committed change is announced) and the clock (epoch seconds; injected so
-// tests control time).
+// tests control time); and the running totals the stores keep for metrics.
 #pragma once
 
 #include "bus/bus.hpp"
@@ -9,6 +9,7 @@
 #include "db/database.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 
 namespace kiln::data {
@@ -22,6 +23,13 @@ struct Context {
             .count();
     };
     Epoch now() const { return clock(); }
+
+    // Totals since the process started, kept by the stores on the domain executor (read them
+    // there too). For metrics; nothing else depends on them.
+    struct Totals {
+        std::uint64_t log_bytes_appended = 0;  // new log text stored (resent lines not counted)
+    };
+    Totals totals{};
 };
 
 }  // namespace kiln::data

@@ -78,6 +78,19 @@ const detail::ColumnMap& buildset_columns() {
     return columns;
 }
 
+const detail::ColumnMap& sourcestamp_columns() {
+    static const detail::ColumnMap columns{
+        {"ssid", {"id", {}}},
+        {"branch", {"branch", {}}},
+        {"revision", {"revision", {}}},
+        {"repository", {"repository", {}}},
+        {"project", {"project", {}}},
+        {"codebase", {"codebase", {}}},
+        {"created_at", {"created_at", {}}},
+    };
+    return columns;
+}
+
 // Runs `select` (ending in FROM ... ) with the compiled query; counts the matches when paged.
 // `extra_where` (SQL over the same columns) narrows the collection, e.g. to a parent's items.
 template <typename T, typename ReadRow>
@@ -93,8 +106,20 @@ QueryResult<T> run_query(db::Connection& c, const std::string& select, const std
     all_params.insert(all_params.end(), compiled.paging_params.begin(),
                       compiled.paging_params.end());
     const auto order = compiled.order_by.empty() ? default_order : compiled.order_by;
-    c.query(select + compiled.where + order + compiled.paging, all_params,
+    auto paging = compiled.paging;
+    if (!compiled.is_complete && query.max_unpaged_rows > 0) {
+        // Everything that matches comes to memory: bound it (one more row shows "too many").
+        paging = " LIMIT ?";
+        all_params.emplace_back(query.max_unpaged_rows + 1);
+    }
+    c.query(select + compiled.where + order + paging, all_params,
             [&](const db::Row& row) { result.items.push_back(read_row(row)); });
+    if (!compiled.is_complete && query.max_unpaged_rows > 0 &&
+        static_cast<std::int64_t>(result.items.size()) > query.max_unpaged_rows) {
+        result.items.clear();
+        result.is_over_limit = true;
+        return result;
+    }
     if (compiled.is_complete && !compiled.paging.empty()) {
         auto count = c.query_one("SELECT COUNT(*) " + from + compiled.where, compiled.params);
         result.total = count ? count->integer(0) : 0;
@@ -292,6 +317,7 @@ asio::awaitable<QueryResult<Buildset>> Queries::buildsets(Query query) {
         QueryResult<Buildset> result;
         result.total = ids.total;
         result.is_complete = ids.is_complete;
+        result.is_over_limit = ids.is_over_limit;
         for (auto bsid : ids.items)
             if (auto buildset = detail::read_buildset(c, bsid))
                 result.items.push_back(std::move(*buildset));
@@ -331,13 +357,13 @@ asio::awaitable<std::vector<Master>> Queries::masters() {
     co_return co_await context_.db.read(std::move(work));
 }
 
-asio::awaitable<std::vector<SourceStamp>> Queries::sourcestamps() {
-    auto work = [](db::Connection& c) {
-        std::vector<SourceStamp> stamps;
-        c.query("SELECT id, branch, revision, repository, project, codebase, patchid, created_at "
-                "FROM sourcestamps ORDER BY id",
-                {}, [&](const db::Row& row) { stamps.push_back(detail::read_stamp(row)); });
-        return stamps;
+asio::awaitable<QueryResult<SourceStamp>> Queries::sourcestamps(Query query) {
+    auto work = [query = std::move(query)](db::Connection& c) {
+        return run_query<SourceStamp>(c,
+                                      "SELECT id, branch, revision, repository, project, "
+                                      "codebase, patchid, created_at FROM sourcestamps",
+                                      "FROM sourcestamps", query, sourcestamp_columns(),
+                                      " ORDER BY id", detail::read_stamp);
     };
     co_return co_await context_.db.read(std::move(work));
 }
@@ -360,6 +386,23 @@ asio::awaitable<std::optional<Build>> Queries::build_by_number(Id builderid, int
                         params(builderid, number));
         if (!row) return std::nullopt;
         return detail::build_from(*row);
+    };
+    co_return co_await context_.db.read(std::move(work));
+}
+
+asio::awaitable<std::vector<std::pair<std::string, std::int64_t>>>
+Queries::pending_requests_by_builder() {
+    auto work = [](db::Connection& c) {
+        std::vector<std::pair<std::string, std::int64_t>> pending;
+        c.query("SELECT b.name, COUNT(br.id) FROM builders b "
+                "LEFT JOIN buildrequests br ON br.builderid = b.id AND br.complete = 0 "
+                "AND NOT EXISTS (SELECT 1 FROM buildrequest_claims cl WHERE cl.brid = br.id) "
+                "GROUP BY b.id, b.name "
+                "HAVING COUNT(br.id) > 0 "
+                "OR EXISTS (SELECT 1 FROM builder_masters bm WHERE bm.builderid = b.id) "
+                "ORDER BY b.name",
+                {}, [&](const db::Row& row) { pending.emplace_back(row.text(0), row.integer(1)); });
+        return pending;
     };
     co_return co_await context_.db.read(std::move(work));
 }

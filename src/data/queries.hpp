@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -22,6 +23,9 @@ struct QueryResult {
     std::vector<T> items;
     std::int64_t total = 0;    // when is_complete: matching rows before paging
     bool is_complete = false;  // false: filters/order/paging left for the caller
+    // Not complete, and more rows matched what the database could filter than
+    // Query::max_unpaged_rows: items holds none of them.
+    bool is_over_limit = false;
 };
 
 class Queries {
@@ -55,7 +59,8 @@ public:
     boost::asio::awaitable<std::vector<Builder>> builders();
     boost::asio::awaitable<std::vector<Worker>> workers();
     boost::asio::awaitable<std::vector<Master>> masters();
-    boost::asio::awaitable<std::vector<SourceStamp>> sourcestamps();
+    // Fields: ssid, branch, revision, repository, project, codebase, created_at.
+    boost::asio::awaitable<QueryResult<SourceStamp>> sourcestamps(Query query);
     boost::asio::awaitable<std::optional<SourceStamp>> sourcestamp(Id ssid);
 
     boost::asio::awaitable<std::optional<Build>> build_by_number(Id builderid, int number);
@@ -67,6 +72,10 @@ public:
     buildset_properties(std::vector<Id> bsids, std::vector<std::string> names);
     // Builder ids by name (for visibility and name lookups).
     boost::asio::awaitable<std::map<Id, std::string>> builder_names();
+    // Build requests waiting for a build (neither claimed nor complete), by builder name, for
+    // every builder configured on a master (0 when none wait) and any other that has some.
+    boost::asio::awaitable<std::vector<std::pair<std::string, std::int64_t>>>
+    pending_requests_by_builder();
     // The builder of a build, step or log (for authorization and visibility).
     boost::asio::awaitable<std::optional<Id>> builder_of_build(Id buildid);
     boost::asio::awaitable<std::optional<Id>> builder_of_step(Id stepid);

@@ -37,6 +37,9 @@ struct Query {
     std::vector<OrderKey> order;
     std::optional<std::int64_t> limit;
     std::int64_t offset = 0;
+    // When the database cannot do all the filtering and ordering (the caller finishes in
+    // memory), read at most this many rows; more is reported instead of read. 0: no bound.
+    std::int64_t max_unpaged_rows = 0;
 };
 
 template <typename T>

@@ -168,12 +168,13 @@ LogAppendResult append_log_lines(Connection& connection, std::int64_t logid, std
                                     std::to_string(first_line) + ", but it holds " +
                                     std::to_string(stored) + " lines");
     const auto line_count = count_newlines(text);
-    const LogAppendResult result{first_line, first_line + line_count - 1,
-                                 std::max(stored, first_line + line_count)};
+    LogAppendResult result{first_line, first_line + line_count - 1,
+                           std::max(stored, first_line + line_count), 0};
     if (stored >= result.num_lines) return result;  // nothing new (or a full resend)
 
     // Skip the lines a previous attempt stored; drop the final newline (chunks omit it).
     std::string_view rest = text.substr(line_offset(text, stored - first_line));
+    result.new_bytes = static_cast<std::int64_t>(rest.size());
     rest.remove_suffix(1);
     std::int64_t line = stored;
     for (bool has_more = true; has_more;) {

@@ -25,6 +25,7 @@ struct LogAppendResult {
     std::int64_t first_line;  // 0-based line number of the first line of the text
     std::int64_t last_line;   // of its last line
     std::int64_t num_lines;   // lines in the whole log after the append (logs.num_lines)
+    std::int64_t new_bytes;   // bytes of text stored by this append (0 for a full resend)
 };
 
 // Appends text (whole lines, each ending in '\n'; else std::invalid_argument) to log logid,

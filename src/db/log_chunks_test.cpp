@@ -224,11 +224,14 @@ TEST_F(LogChunks, store_a_resent_append_only_once) {
     EXPECT_EQ(again.first_line, once.first_line);
     EXPECT_EQ(again.last_line, once.last_line);
     EXPECT_EQ(again.num_lines, 4);
+    EXPECT_EQ(once.new_bytes, 12);
+    EXPECT_EQ(again.new_bytes, 0);
     // A resend overlapping the end: only the new lines are stored.
     const auto overlap = append("l2\nl3\nl4\nl5\n", 2);
     EXPECT_EQ(overlap.first_line, 2);
     EXPECT_EQ(overlap.last_line, 5);
     EXPECT_EQ(overlap.num_lines, 6);
+    EXPECT_EQ(overlap.new_bytes, 6);
     EXPECT_EQ(read(0, 100), "l0\nl1\nl2\nl3\nl4\nl5\n");
     EXPECT_THROW(append("l9\n", 9), std::invalid_argument) << "a gap means lines were lost";
     EXPECT_EQ(num_lines(), 6);

@@ -454,6 +454,8 @@ asio::awaitable<core::Expected<std::vector<std::string>>> Master::reconfig() {
         if (!next.find_scheduler(name)) changes.push_back("scheduler removed: " + name);
     if (!(s.config.www_auth == next.www_auth))
         changes.push_back("www auth changed (www.auth, www.authz, www.session_lifetime)");
+    if (!(s.config.www_rate_limit == next.www_rate_limit))
+        changes.push_back("www rate limit changed (www.rate_limit)");
 
     co_await s.apply(next);
     s.config = std::move(next);

@@ -6,10 +6,10 @@
 #include "data/buildsets.hpp"
 #include "data/queries.hpp"
 #include "www/json_output.hpp"
+#include "www/json_rpc_request.hpp"
 #include "www/path_matcher.hpp"
 
 #include <boost/json/array.hpp>
-#include <boost/json/parse.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -74,14 +74,6 @@ boost::json::value submitted_json(const Control::Submitted& submitted) {
     return boost::json::array{boost::json::value(submitted.bsid), std::move(requests)};
 }
 
-bool is_content_json(std::optional<std::string_view> content_type) {
-    if (!content_type) return false;
-    auto type = content_type->substr(0, content_type->find(';'));
-    while (!type.empty() && type.back() == ' ')
-        type.remove_suffix(1);
-    return type == "application/json";
-}
-
 enum class Target { force, build, request, worker, scheduler, master, other };
 
 }  // namespace
@@ -142,31 +134,15 @@ struct JsonRpc::Impl {
 
 asio::awaitable<io::HttpResponse> JsonRpc::Impl::call(std::string path, io::HttpRequest request,
                                                       User user) {
-    const std::optional<boost::json::value> no_id;
-    if (!is_content_json(request.header("Content-Type")))
-        co_return rpc_error(400, -32600, "Invalid content-type (use application/json)", no_id);
-    boost::system::error_code ec;
-    auto parsed = boost::json::parse(request.body, ec);
-    if (ec) co_return rpc_error(400, -32700, "JSON parse error: " + ec.message(), no_id);
-    if (parsed.is_array())
-        co_return rpc_error(400, -32600, "JSONRPC batch requests are not supported", no_id);
-    if (!parsed.is_object())
-        co_return rpc_error(400, -32600, "JSONRPC root object must be an object", no_id);
-    const auto& body = parsed.get_object();
-    for (const char* key : {"jsonrpc", "method", "id", "params"})
-        if (!body.contains(key))
-            co_return rpc_error(400, -32600, "missing key '" + std::string(key) + "'", no_id);
-    if (!body.at("jsonrpc").is_string() || body.at("jsonrpc").get_string() != "2.0")
-        co_return rpc_error(400, -32600, "only JSONRPC 2.0 is supported", no_id);
-    const auto& id = body.at("id");
-    if (!id.is_string() && !id.is_number() && !id.is_null())
-        co_return rpc_error(400, -32600, "'id' must be a string, number, or null", no_id);
-    if (!body.at("method").is_string())
-        co_return rpc_error(400, -32600, "'method' must be a string", no_id);
-    if (!body.at("params").is_object())
-        co_return rpc_error(400, -32600, "'params' must be an object", no_id);
-    const std::string method(body.at("method").get_string());
-    auto params = body.at("params").get_object();
+    auto parsed = parse_json_rpc_request(request.header("Content-Type"), request.body);
+    if (const auto* refused = std::get_if<RpcEnvelopeError>(&parsed)) {
+        const std::optional<boost::json::value> no_id;
+        co_return rpc_error(400, refused->code, refused->message, no_id);
+    }
+    auto& envelope = std::get<RpcRequest>(parsed);
+    const std::string method = envelope.method;
+    const boost::json::value id = envelope.id;
+    auto params = std::move(envelope.params);
     params["owner"] = user.owner();  // Buildbot overwrites whatever the client sent
     const std::optional<boost::json::value> with_id = id;
 

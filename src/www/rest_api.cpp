@@ -371,12 +371,21 @@ struct RestApi::Impl {
         co_return entity(builder->to_json());
     }
 
-    // Builds (and build requests) are read from SQL with the result spec pushed down.
+    // Builds (and build requests, buildsets, source stamps) are read from SQL with the result
+    // spec pushed down (answer() has already capped the limit).
     data::Query sql_query(const Call& call) const {
         auto query = call.spec.to_query();
-        if (!query.limit || *query.limit > options.max_page_size)
-            query.limit = options.max_page_size;
+        query.max_unpaged_rows = options.max_unpaged_items;
         return query;
+    }
+
+    template <typename T>
+    core::Expected<void> check_read(const data::QueryResult<T>& result) const {
+        if (!result.is_over_limit) return {};
+        return core::Error{core::ErrorKind::bad_input,
+                           "this filter or order is applied in memory and matches more than " +
+                               std::to_string(options.max_unpaged_items) +
+                               " items: add filters the database can apply"};
     }
 
     asio::awaitable<void> add_hidden_filter(Call& call, data::Query& query) {
@@ -404,6 +413,7 @@ struct RestApi::Impl {
     asio::awaitable<Result> paged_builds(Call& call, data::Query query) {
         co_await add_hidden_filter(call, query);
         auto result = co_await queries.builds(std::move(query));
+        if (auto checked = check_read(result); !checked) co_return checked.error();
         Answer answer = collection(to_items(result.items));
         answer.is_paged = result.is_complete;
         answer.total = result.total;
@@ -547,6 +557,7 @@ struct RestApi::Impl {
         }
         co_await add_hidden_filter(call, query);
         auto result = co_await queries.buildrequests(std::move(query));
+        if (auto checked = check_read(result); !checked) co_return checked.error();
         Answer answer = collection(to_items(result.items));
         answer.is_paged = result.is_complete;
         answer.total = result.total;
@@ -579,6 +590,7 @@ struct RestApi::Impl {
     asio::awaitable<Result> buildsets_collection(Call& call) {
         auto query = sql_query(call);
         auto result = co_await queries.buildsets(std::move(query));
+        if (auto checked = check_read(result); !checked) co_return checked.error();
         Items items;
         for (const auto& buildset : result.items) {
             if (call.visibility.is_restricted()) {
@@ -709,9 +721,13 @@ struct RestApi::Impl {
         co_return not_found();
     }
 
-    asio::awaitable<Result> sourcestamps_collection(Call&) {
-        auto stamps = co_await queries.sourcestamps();
-        co_return collection(to_items(stamps));
+    asio::awaitable<Result> sourcestamps_collection(Call& call) {
+        auto result = co_await queries.sourcestamps(sql_query(call));
+        if (auto checked = check_read(result); !checked) co_return checked.error();
+        Answer answer = collection(to_items(result.items));
+        answer.is_paged = result.is_complete;
+        answer.total = result.total;
+        co_return answer;
     }
 
     asio::awaitable<Result> sourcestamp_entity(Call& call) {
@@ -785,9 +801,12 @@ asio::awaitable<Result> RestApi::Impl::log_contents(Call& call) {
     auto log = co_await resolve_log(call);
     if (!log) co_return not_found();
     const auto first = call.spec.offset.value_or(0);
+    if (first < 0) co_return not_found();
     std::int64_t last = log->num_lines - 1;
-    if (call.spec.limit) last = std::min(last, first + *call.spec.limit - 1);
-    if (first < 0 || (first > last && log->num_lines > 0) || (log->num_lines == 0 && first > 0))
+    // Written so that no limit or offset, however large, overflows.
+    if (call.spec.limit && *call.spec.limit >= 0 && *call.spec.limit <= last - first)
+        last = first + *call.spec.limit - 1;
+    if ((first > last && log->num_lines > 0) || (log->num_lines == 0 && first > 0))
         co_return not_found();
 
     // The envelope's keys sort as content, firstline, logid: the content streams first, one
@@ -994,6 +1013,7 @@ asio::awaitable<io::HttpResponse> RestApi::Impl::answer(std::string path, std::s
     auto spec = parse_result_spec(params.value(), *call.type, route.is_collection);
     if (!spec) co_return rest_error(400, spec.error().message);
     call.spec = std::move(spec).value();
+    if (route.is_collection) cap_paging(call.spec, options.max_page_size);
 
     auto result = co_await (this->*route.handler)(call);
     if (!result) {
@@ -1028,6 +1048,12 @@ asio::awaitable<io::HttpResponse> RestApi::get(std::string path, std::string que
 }
 
 const std::vector<std::string>& RestApi::patterns() const { return impl_->pattern_texts; }
+
+void cap_paging(ResultSpec& spec, std::int64_t max_page_size) {
+    // A negative limit reads as none (SQLite's LIMIT -1), a negative offset as 0.
+    if (!spec.limit || *spec.limit < 0 || *spec.limit > max_page_size) spec.limit = max_page_size;
+    if (spec.offset && *spec.offset < 0) spec.offset = 0;
+}
 
 io::HttpResponse rest_error(int status, std::string_view message) {
     // Buildbot writes {"error": "..."} with Python's default separators, as text/plain.

@@ -8,6 +8,7 @@
 #include "config/master_config.hpp"
 #include "data/context.hpp"
 #include "io/http_server.hpp"
+#include "www/result_spec.hpp"
 
 #include <functional>
 #include <memory>
@@ -27,9 +28,12 @@ struct Visibility {
 
 struct RestOptions {
     // A collection read without limit= returns at most this many items (meta.total still
-    // counts them all); a larger limit= is cut to it. Keeps a crawler from making the master
-    // build huge answers.
+    // counts them all); a larger (or negative) limit= is cut to it. Keeps a crawler from
+    // making the master build huge answers.
     std::int64_t max_page_size = 1000;
+    // A filter or order the database cannot apply (e.g. order on an object field) makes the
+    // master read every match into memory: past this many, the answer is a 400 instead.
+    std::int64_t max_unpaged_items = 10000;
 };
 
 class RestApi {
@@ -54,6 +58,10 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// The paging of a collection read: limit= at most max_page_size (absent or negative: that),
+// offset= at least 0.
+void cap_paging(ResultSpec& spec, std::int64_t max_page_size);
 
 // The body {"error": message} of REST errors, with status, as Buildbot sends them.
 io::HttpResponse rest_error(int status, std::string_view message);

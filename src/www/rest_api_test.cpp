@@ -82,7 +82,12 @@ protected:
 
     Reply get(std::string path, std::string query = {}, Visibility visibility = {},
               bool pretty = false) {
-        auto response = run(api.get(path, query, pretty, false, visibility));
+        return get_from(api, std::move(path), std::move(query), std::move(visibility), pretty);
+    }
+
+    Reply get_from(RestApi& from, std::string path, std::string query = {},
+                   Visibility visibility = {}, bool pretty = false) {
+        auto response = run(from.get(path, query, pretty, false, visibility));
         Reply reply{response.status, "", response.body, {}};
         for (const auto& h : response.headers)
             if (h.name == "Content-Type") reply.content_type = h.value;
@@ -361,6 +366,55 @@ TEST_F(RestApiChanges, a_sourcestamp_lists_its_newest_change) {
     EXPECT_EQ(ids(reply), std::vector<std::int64_t>{3});
     EXPECT_EQ(reply.json.at("meta").at("total").as_int64(), 1);
     EXPECT_TRUE(get("sourcestamps/999/changes").json.at("changes").as_array().empty());
+TEST_F(RestApiTest, a_crawler_gets_bounded_pages_however_it_pages) {
+    RestApi small{context, [] { return std::shared_ptr<const config::MasterConfig>(); },
+                  RestOptions{.max_page_size = 3, .max_unpaged_items = 3}};
+    auto count = [](const Reply& reply, const char* plural) {
+        return reply.json.at(plural).as_array().size();
+    };
+    // No limit, a huge one or a negative one: at most a page; meta.total still counts all.
+    for (const char* query : {"", "limit=1000000", "limit=-1", "limit=-9223372036854775808"}) {
+        auto reply = get_from(small, "builds", query);
+        ASSERT_EQ(reply.status, 200) << query << ": " << reply.body;
+        EXPECT_EQ(count(reply, "builds"), 3u) << query;
+        EXPECT_EQ(reply.json.at("meta").at("total").as_int64(), 4) << query;
+    }
+    // Collections paged in memory are capped the same way.
+    auto specs = get_from(small, "application.spec");
+    EXPECT_EQ(count(specs, "specs"), 3u);
+    EXPECT_EQ(specs.json.at("meta").at("total").as_int64(),
+              static_cast<std::int64_t>(api.patterns().size()));
+    // An offset far beyond the end is an empty page (SQL's OFFSET; nothing read into memory).
+    for (const char* path : {"builds", "buildrequests", "buildsets", "sourcestamps", "builders"}) {
+        auto reply = get_from(small, path, "offset=9223372036854775807&limit=9223372036854775807");
+        ASSERT_EQ(reply.status, 200) << path << ": " << reply.body;
+        EXPECT_TRUE(reply.json.at(path).as_array().empty()) << path;
+    }
+    auto negative = get_from(small, "builds", "offset=-5&order=buildid");
+    EXPECT_EQ(negative.json.at("builds").as_array()[0].at("buildid").as_int64(), 1)
+        << "a negative offset reads as 0";
+    // Log contents: limit and offset are lines, and no value overflows.
+    auto lines = get("logs/1/contents", "offset=1&limit=9223372036854775807");
+    ASSERT_EQ(lines.status, 200) << lines.body;
+    EXPECT_EQ(lines.json.at("logchunks").as_array()[0].at("content").as_string(),
+              "oline1\neline2\noline3\n");
+    EXPECT_EQ(get("logs/1/contents", "offset=9223372036854775807&limit=9223372036854775807").status,
+              404);
+    EXPECT_EQ(get("logs/1/contents", "offset=-1").status, 404);
+}
+
+TEST_F(RestApiTest, refuses_an_order_the_database_cannot_apply_to_too_many_items) {
+    RestApi small{context, [] { return std::shared_ptr<const config::MasterConfig>(); },
+                  RestOptions{.max_page_size = 3, .max_unpaged_items = 3}};
+    // Ordering on an object field is done in memory, after reading every match.
+    auto refused = get_from(small, "builds", "order=properties");
+    EXPECT_EQ(refused.status, 400);
+    EXPECT_NE(refused.json.at("error").as_string().find("more than 3 items"), std::string::npos)
+        << refused.body;
+    auto narrowed = get_from(small, "builds", "order=properties&builderid=" + std::to_string(app));
+    ASSERT_EQ(narrowed.status, 200) << narrowed.body;
+    EXPECT_EQ(narrowed.json.at("builds").as_array().size(), 3u);
+    EXPECT_EQ(get("builds", "order=properties").status, 200) << "the default bound is larger";
 }
 
 }  // namespace

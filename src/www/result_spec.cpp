@@ -163,15 +163,16 @@ data::Query ResultSpec::to_query() const {
 
 core::Expected<ResultSpec> parse_result_spec(const QueryParams& params, const ResourceType& type,
                                              bool is_collection) {
-    // Values by parameter name, in first-appearance order.
+    // Values by parameter name, in first-appearance order (indexed: a query string may hold
+    // thousands of parameters).
     std::vector<std::pair<std::string, std::vector<std::string>>> grouped;
-    for (const auto& [name, value] : params) {
-        auto found = std::find_if(grouped.begin(), grouped.end(),
-                                  [&](const auto& entry) { return entry.first == name; });
-        if (found == grouped.end())
-            grouped.push_back({name, {value}});
+    std::map<std::string_view, std::size_t> index;
+    for (const auto& param : params) {
+        auto [found, is_new] = index.try_emplace(param.first, grouped.size());
+        if (is_new)
+            grouped.push_back({param.first, {param.second}});
         else
-            found->second.push_back(value);
+            grouped[found->second].second.push_back(param.second);
     }
 
     ResultSpec spec;

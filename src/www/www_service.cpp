@@ -10,10 +10,13 @@
 #include "www/csrf.hpp"
 #include "www/json_output.hpp"
 #include "www/live_updates.hpp"
+#include "www/metrics.hpp"
 #include "www/path_matcher.hpp"
+#include "www/rate_limiter.hpp"
 #include "www/rest_api.hpp"
 #include "www/session.hpp"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -164,6 +167,9 @@ struct WwwService::Impl {
     LiveUpdates live;
     EventBuilders event_builders;
     ChangeHooks hooks;
+    Metrics metrics;
+    std::unique_ptr<RateLimiter> rate_limiter;
+    RateLimit rate_limit;  // what rate_limiter was made for
     std::unique_ptr<Authenticator> authenticator;
     std::unique_ptr<Authorizer> authorizer;
     config::AuthzConfig authorizer_config;
@@ -183,7 +189,8 @@ struct WwwService::Impl {
               })
         , live(executor, context.bus)
         , event_builders(context.bus)
-        , hooks(context) {
+        , hooks(context)
+        , metrics(context.bus) {
         auto http = options.http;
         http.bind_address = options.bind_address;
         http.port = options.port;
@@ -208,6 +215,36 @@ struct WwwService::Impl {
             authorizer = std::make_unique<Authorizer>(authorizer_config);
         }
         return *authorizer;
+    }
+
+    // The rate limiter of the configuration in force (none without www.rate_limit).
+    RateLimiter* current_rate_limiter() {
+        auto current = config();
+        if (!current || !current->www_rate_limit) {
+            rate_limiter.reset();
+            return nullptr;
+        }
+        const RateLimit wanted{current->www_rate_limit->requests_per_second,
+                               current->www_rate_limit->burst};
+        if (!rate_limiter || !(wanted == rate_limit)) {
+            rate_limit = wanted;
+            rate_limiter = std::make_unique<RateLimiter>(wanted);
+        }
+        return rate_limiter.get();
+    }
+
+    // A 429 answer when the client has used up its requests, else nothing.
+    std::optional<io::HttpResponse> refuse_if_over_limit(const io::HttpRequest& request) {
+        auto* limiter = current_rate_limiter();
+        if (!limiter) return std::nullopt;
+        auto wait =
+            limiter->take(client_address(request.remote_endpoint), RateLimiter::Clock::now());
+        if (!wait) return std::nullopt;
+        auto response = request.path().starts_with("/api/")
+                            ? rest_error(429, "too many requests")
+                            : io::HttpResponse::text(429, "too many requests\n");
+        response.set_header("Retry-After", std::to_string(wait->count()));
+        return response;
     }
 
     core::Expected<void> authorize_control(const User& user, const ControlCheck& check) {
@@ -249,6 +286,7 @@ struct WwwService::Impl {
     }
 
     asio::awaitable<io::HttpResponse> decide_upgrade(const io::HttpRequest& request) {
+        if (auto refused = refuse_if_over_limit(request)) co_return std::move(*refused);
         if (request.path() != "/ws") co_return io::HttpResponse::text(404, "not found\n");
         if (!is_origin_allowed(request)) co_return io::HttpResponse::text(403, "invalid origin\n");
         auto authentication = co_await authenticate(request);
@@ -298,6 +336,9 @@ struct WwwService::Impl {
     }
 
     asio::awaitable<io::HttpResponse> handle(io::HttpRequest request);
+    asio::awaitable<io::HttpResponse> route(io::HttpRequest request);
+    asio::awaitable<io::HttpResponse> metrics_text(const io::HttpRequest& request,
+                                                   const User& user);
     asio::awaitable<io::HttpResponse> handle_api(io::HttpRequest request, std::string path,
                                                  Authentication authentication);
     io::HttpResponse config_json(const User& user) const;
@@ -415,7 +456,49 @@ asio::awaitable<io::HttpResponse> WwwService::Impl::handle_api(io::HttpRequest r
     co_return response;
 }
 
+// Every request, timed and counted for /metrics (a handler that throws counts as a 500).
 asio::awaitable<io::HttpResponse> WwwService::Impl::handle(io::HttpRequest request) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto method = request.method;
+    std::exception_ptr failure;
+    io::HttpResponse response;
+    try {
+        response = co_await route(std::move(request));
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    metrics.observe_http_request(method, failure ? 500 : response.status, took.count());
+    if (failure) std::rethrow_exception(failure);
+    co_return response;
+}
+
+asio::awaitable<io::HttpResponse> WwwService::Impl::metrics_text(const io::HttpRequest& request,
+                                                                 const User& user) {
+    if (request.method != "GET" && request.method != "HEAD")
+        co_return io::HttpResponse::text(405, "method not allowed\n");
+    // Authorized as a read of the path "metrics", so k.allow.any{role = ...} can protect it.
+    const AuthzRequest read{"GET", {"metrics"}, {}, {}};
+    if (auto allowed = current_authorizer().check(user, read); !allowed)
+        co_return io::HttpResponse::text(403, allowed.error().message + "\n");
+    data::Queries queries(context);
+    ScrapeFigures figures;
+    figures.pending_by_builder = co_await queries.pending_requests_by_builder();
+    figures.log_bytes_ingested = context.totals.log_bytes_appended;
+    figures.http_open_connections = server->open_connections();
+    figures.websockets_open = live.open_websockets();
+    figures.sse_streams_open = live.open_sse_streams();
+    figures.websockets_dropped = live.dropped_websockets();
+    figures.sse_streams_dropped = live.dropped_sse_streams();
+    figures.process = read_process_stats();
+    auto response = io::HttpResponse::text(200, metrics.render(figures),
+                                           "text/plain; version=0.0.4; charset=utf-8");
+    response.set_header("Cache-Control", "no-cache");
+    co_return response;  // the server leaves the body out for HEAD
+}
+
+asio::awaitable<io::HttpResponse> WwwService::Impl::route(io::HttpRequest request) {
+    if (auto refused = refuse_if_over_limit(request)) co_return std::move(*refused);
     const std::string path(request.path());
     if (path == "/auth/login") {
         if (!authenticator)
@@ -456,6 +539,7 @@ asio::awaitable<io::HttpResponse> WwwService::Impl::handle(io::HttpRequest reque
         co_return json_response(body);
     }
     if (path == "/config") co_return config_json(authentication.value().user);
+    if (path == "/metrics") co_return co_await metrics_text(request, authentication.value().user);
     if (request.method != "GET" && request.method != "HEAD")
         co_return io::HttpResponse::text(405, "method not allowed\n");
     co_return static_file(path);

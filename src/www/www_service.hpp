@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // WwwService: the master's web server. Routes /api (versions), /api/v2 (REST reads, JSON-RPC
-// control, CORS), /config, /auth/*, /ws and /sse (live updates), /change_hook/* (webhooks), and
-// the web UI's static files at /. Authentication decides who asks, authorization what they may do
-// and see.
+// control, CORS), /config, /auth/*, /ws and /sse (live updates), /change_hook/* (webhooks),
+// /metrics (Prometheus), and the web UI's static files at /. Authentication decides who asks,
+// authorization what they may do and see; www.rate_limit, how often each client address may ask.
 #pragma once
 
 #include "config/master_config.hpp"
