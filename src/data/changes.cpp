@@ -168,19 +168,22 @@ Change insert_change(db::Connection& c, const NewChange& spec, Epoch now) {
 asio::awaitable<Change> Changes::add(NewChange spec) {
     std::vector<NewChange> one;
     one.push_back(std::move(spec));
-    auto added = co_await add_all(std::move(one));
+    std::optional<StateUpdate> no_state;
+    auto added = co_await add_all(std::move(one), std::move(no_state));
     co_return std::move(added.front());
 }
 
-asio::awaitable<std::vector<Change>> Changes::add_all(std::vector<NewChange> specs) {
+asio::awaitable<std::vector<Change>> Changes::add_all(std::vector<NewChange> specs,
+                                                      std::optional<StateUpdate> state) {
     const auto now = context_.now();
     for (auto& spec : specs)
         fit_to_columns(spec);
-    auto work = [&specs, now](db::Connection& c) {
+    auto work = [&specs, &state, now](db::Connection& c) {
         std::vector<Change> stored;
         stored.reserve(specs.size());
         for (const auto& spec : specs)
             stored.push_back(insert_change(c, spec, now));
+        if (state) detail::write_object_state(c, state->objectid, state->name, state->value);
         return stored;
     };
     auto changes = co_await context_.db.write(std::move(work));

@@ -55,8 +55,17 @@ public:
     // parent (the newest change with the same branch, repository, project and codebase), in
     // one transaction; then announces changes/N/new with the stored change.
     boost::asio::awaitable<Change> add(NewChange change);
-    // Several changes (one push) in one transaction, in order: all are stored or none.
-    boost::asio::awaitable<std::vector<Change>> add_all(std::vector<NewChange> changes);
+    // A component's state to store with the changes (a poller's last seen revisions), so a
+    // restart never reports the same changes twice.
+    struct StateUpdate {
+        Id objectid = 0;
+        std::string name;
+        boost::json::value value;
+    };
+    // Several changes (one push, one poll) in one transaction, in order, with the state when
+    // given: all are stored or none.
+    boost::asio::awaitable<std::vector<Change>> add_all(std::vector<NewChange> changes,
+                                                        std::optional<StateUpdate> state);
 
     boost::asio::awaitable<std::optional<Change>> get(Id changeid);
 

@@ -162,7 +162,7 @@ TEST_F(ChangeStore, the_parent_is_the_previous_change_of_the_same_branch_and_rep
 TEST_F(ChangeStore, a_push_of_several_commits_is_stored_at_once_and_chained) {
     std::vector<NewChange> push{change_on("main", "p1"), change_on("main", "p2"),
                                 change_on("main", "p3")};
-    auto stored = run(changes.add_all(push));
+    auto stored = run(changes.add_all(push, std::nullopt));
     ASSERT_EQ(stored.size(), 3u);
     EXPECT_FALSE(stored[0].parent_changeid);
     EXPECT_EQ(stored[1].parent_changeid, stored[0].changeid);

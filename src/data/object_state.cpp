@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "data/object_state.hpp"
 
+#include "data/detail/rows.hpp"
 #include "data/detail/sql.hpp"
 
 namespace kiln::data {
@@ -40,16 +41,21 @@ asio::awaitable<std::optional<boost::json::value>> ObjectState::get(Id objectid,
     co_return co_await context_.db.read(std::move(work));
 }
 
+void detail::write_object_state(db::Connection& c, Id objectid, const std::string& state_name,
+                                const boost::json::value& value) {
+    const auto text = to_json_text(value);
+    const auto updated =
+        c.execute("UPDATE object_state SET value_json = ? WHERE objectid = ? AND name = ?",
+                  params(text, objectid, state_name));
+    if (updated == 0)
+        c.execute("INSERT INTO object_state (objectid, name, value_json) VALUES (?, ?, ?)",
+                  params(objectid, state_name, text));
+}
+
 asio::awaitable<void> ObjectState::set(Id objectid, std::string state_name,
                                        boost::json::value value) {
-    auto text = detail::to_json_text(value);
-    auto work = [objectid, state_name, text](db::Connection& c) {
-        const auto updated =
-            c.execute("UPDATE object_state SET value_json = ? WHERE objectid = ? AND name = ?",
-                      params(text, objectid, state_name));
-        if (updated == 0)
-            c.execute("INSERT INTO object_state (objectid, name, value_json) VALUES (?, ?, ?)",
-                      params(objectid, state_name, text));
+    auto work = [objectid, state_name, value](db::Connection& c) {
+        detail::write_object_state(c, objectid, state_name, value);
     };
     co_await context_.db.write(std::move(work));
 }

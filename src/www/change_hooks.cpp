@@ -99,7 +99,8 @@ asio::awaitable<io::HttpResponse> ChangeHooks::handle(io::HttpRequest request,
     data::Changes store(context_);
     try {
         // Stored (committed) before the answer: a 200 means the changes are kept.
-        auto stored = co_await store.add_all(std::move(changes));
+        std::optional<data::Changes::StateUpdate> no_state;
+        auto stored = co_await store.add_all(std::move(changes), std::move(no_state));
         spdlog::info("change hook {}: {} change(s) stored, first changeid {}", dialect,
                      stored.size(), stored.front().changeid);
     } catch (const std::exception& failure) {

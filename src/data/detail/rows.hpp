@@ -8,8 +8,11 @@
 
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
+
+#include <boost/json/value.hpp>
 
 namespace kiln::data {
 struct SourceStampSpec;
@@ -39,6 +42,9 @@ Id find_or_create_sourcestamp(db::Connection& c, const SourceStampSpec& stamp, E
 std::vector<Change> read_changes(db::Connection& c, std::string_view rest,
                                  std::span<const db::Field> parameters);
 std::optional<Change> read_change(db::Connection& c, Id changeid);
+// Stores (or replaces) an object's state value (ObjectState::set inside a transaction).
+void write_object_state(db::Connection& c, Id objectid, const std::string& state_name,
+                        const boost::json::value& value);
 // Row columns: id, name, description; reads tags and masters.
 Builder read_builder(db::Connection& c, const db::Row& row);
 // Throws db::DatabaseError when there is no such master.
