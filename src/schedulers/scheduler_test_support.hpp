@@ -76,6 +76,15 @@ protected:
         io.run();
         return future.get();
     }
+    // Expected has no default value, which use_future needs.
+    template <typename T>
+    core::Expected<T> run(asio::awaitable<core::Expected<T>> task) {
+        auto wrapped = [](asio::awaitable<core::Expected<T>> inner)
+            -> asio::awaitable<std::optional<core::Expected<T>>> {
+            co_return co_await std::move(inner);
+        };
+        return *run(wrapped(std::move(task)));
+    }
     void run(asio::awaitable<void> task) {
         auto future = asio::co_spawn(io, std::move(task), asio::use_future);
         io.restart();
