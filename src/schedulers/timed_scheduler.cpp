@@ -44,7 +44,9 @@ void TimedScheduler::schedule_next() {
     }
     const double now = environment_.clock.now();
     if (*due < now) {
-        spdlog::info("scheduler {}: missed scheduled build time - building immediately", name());
+        if (last_build_)
+            spdlog::info("scheduler {}: missed scheduled build time - building immediately",
+                         name());
         due = now;
     }
     const double when = *due;
