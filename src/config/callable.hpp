@@ -8,6 +8,7 @@
 #include "core/expected.hpp"
 #include "core/properties.hpp"
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -65,5 +66,7 @@ struct Predicate {
 
     bool operator==(const Predicate&) const = default;
 };
+
+using CallableMap = std::map<std::string, Callable, std::less<>>;
 
 }  // namespace kiln::config

@@ -583,7 +583,7 @@ return {
     EXPECT_THAT(found, HasSubstr("cannot be a k.secret"));
 }
 
-TEST(Schedulers, force_parameters_and_generic_kinds_load) {
+TEST(Schedulers, force_parameters_and_other_kinds_load) {
     MasterDir dir;
     auto result = dir.load(R"(local k = require "kiln"
 return {
@@ -598,7 +598,7 @@ return {
         k.choice_parameter{ name = "bad", choices = {"a"}, default = "z" },
       } },
     k.single_branch{ name = "main", branch = "main", tree_stable_timer = 5, builders = {"b"},
-                     change_filter = function(change) return true end },
+                     file_is_important = function(change) return true end },
     k.nightly{ name = "n", builders = {"b"}, hour = 3 },
     k.dependent{ name = "d", upstream = "main", builders = {"b"} },
     k.triggerable{ name = "t", builders = {"b"} },
@@ -617,7 +617,7 @@ return {
   schedulers = {
     k.force{ name = "f", builders = {"b"}, reason = "because",
       parameters = { k.choice_parameter{ name = "c", choices = {"a", "b"}, default = "b" } } },
-    k.single_branch{ name = "main", branch = "main", builders = {"b"},
+    k.single_branch{ name = "main", builders = {"b"},
                      change_filter = function(change) return true end },
   },
 }
@@ -628,8 +628,9 @@ return {
     EXPECT_EQ(force->reason, "because");
     EXPECT_EQ(force->parameters.at(0).default_value, boost::json::value("b"));
     const auto* branch = fixed.config->find_scheduler("main");
-    EXPECT_EQ(branch->options.at("branch"), boost::json::value("main"));
-    EXPECT_EQ(branch->option_functions.count("/change_filter"), 1u);
+    EXPECT_FALSE(branch->branch.has_value());
+    ASSERT_TRUE(branch->change_filter.has_value());
+    EXPECT_TRUE(branch->change_filter->fn.has_value());
 }
 
 TEST(Reconfig, identical_files_give_equal_configs_and_a_changed_function_differs) {

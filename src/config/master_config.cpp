@@ -527,10 +527,26 @@ void Loader::cross_check() {
             if (!config_.find_builder(builder))
                 reader_.error(scheduler.where, "scheduler '" + scheduler.name +
                                                    "' names unknown builder '" + builder + "'");
-        if (const auto* upstream = scheduler.options.if_contains("upstream")) {
-            if (!upstream->is_string() || !config_.find_scheduler(upstream->get_string()))
-                reader_.error(scheduler.where, "scheduler '" + scheduler.name +
-                                                   "': 'upstream' must name a scheduler");
+        if (scheduler.type == "dependent" && !scheduler.upstream.empty() &&
+            !config_.find_scheduler(scheduler.upstream))
+            reader_.error(scheduler.where, "scheduler '" + scheduler.name + "': upstream '" +
+                                               scheduler.upstream + "' is not a scheduler");
+    }
+    // A trigger step names triggerable schedulers (when the names are constants).
+    for (const auto& builder : config_.builders) {
+        for (const auto& step : builder.steps) {
+            auto names = step.args.find("scheduler_names");
+            if (step.type != "trigger" || names == step.args.end()) continue;
+            const auto* list = names->second.constant_value();
+            if (!list || !list->is_array()) continue;
+            for (const auto& name : list->get_array()) {
+                if (!name.is_string()) continue;
+                const auto* target = config_.find_scheduler(name.get_string());
+                if (!target || target->type != "triggerable")
+                    reader_.error(step.where, "k.trigger: scheduler '" +
+                                                  std::string(name.get_string()) +
+                                                  "' is not a k.triggerable scheduler");
+            }
         }
     }
 }
@@ -638,21 +654,6 @@ bool operator==(const BuilderConfig& a, const BuilderConfig& b) {
            a.tags == b.tags && a.description == b.description &&
            a.collapse_requests == b.collapse_requests && a.can_start_build == b.can_start_build &&
            a.env == b.env && a.builddir == b.builddir && a.workerbuilddir == b.workerbuilddir;
-}
-
-bool operator==(const ForceParameter& a, const ForceParameter& b) {
-    return a.type == b.type && a.name == b.name && a.label == b.label &&
-           a.default_value == b.default_value && a.required == b.required && a.regex == b.regex &&
-           a.choices == b.choices && a.multiple == b.multiple && a.strict == b.strict;
-}
-
-bool operator==(const SchedulerConfig& a, const SchedulerConfig& b) {
-    return a.type == b.type && a.name == b.name && a.builders == b.builders &&
-           a.properties == b.properties && a.renderable_properties == b.renderable_properties &&
-           a.parameters == b.parameters && a.reason == b.reason &&
-           a.reason_string == b.reason_string && a.button_name == b.button_name &&
-           a.label == b.label && a.options == b.options &&
-           a.option_functions == b.option_functions && a.option_renderables == b.option_renderables;
 }
 
 bool operator==(const GenericConfig& a, const GenericConfig& b) {

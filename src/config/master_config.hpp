@@ -8,6 +8,7 @@
 #include "config/errors.hpp"
 #include "config/lua_runtime.hpp"
 #include "config/renderable.hpp"
+#include "config/scheduler_config.hpp"
 #include "core/properties.hpp"
 
 #include <cstdint>
@@ -24,12 +25,9 @@
 
 namespace kiln::config {
 
-using RenderableMap = std::map<std::string, Renderable, std::less<>>;
-using CallableMap = std::map<std::string, Callable, std::less<>>;
-
 // One step of a builder. `type` is the constructor's name: "shell",
 // "set_property_from_command", "set_property", "file_upload", "directory_upload",
-// "file_download", "string_download", "master_shell".
+// "file_download", "string_download", "master_shell", "git", "trigger".
 struct StepConfig {
     std::string type;
     std::string name;  // default per type, as Buildbot's: "shell", "setproperty", "upload", ...
@@ -75,52 +73,14 @@ struct BuilderConfig {
     RenderableMap renderable_properties;  // computed at build start
     std::vector<std::string> tags;
     std::optional<std::string> description;
-    // nullopt: MasterConfig::collapse_requests decides. A function is called as
-    // function(request1, request2) with the two build requests as tables.
+    // nullopt: MasterConfig::collapse_requests decides. A function is called as Buildbot's,
+    // function(master, builder, request1, request2) (see MasterConfig::collapse_requests).
     std::optional<Predicate> collapse_requests;
     // function(worker_name, request) -> bool; nullopt = any worker may start.
     std::optional<Callable> can_start_build;
     RenderableMap env;
     std::string builddir;        // default: the name with unsafe characters as '_' (Buildbot)
     std::string workerbuilddir;  // default: builddir
-    SourceLocation where;
-};
-
-// A field of a force scheduler's form. type: "string", "text", "int", "bool", "choice".
-struct ForceParameter {
-    std::string type;
-    std::string name;
-    std::string label;                 // default: the name
-    boost::json::value default_value;  // "" / 0 / false / first choice (or [] when multiple)
-    bool required = false;
-    std::optional<std::string> regex;  // string and text: the whole value must match
-    std::vector<std::string> choices;  // choice
-    bool multiple = false;             // choice
-    bool strict = true;                // choice: the value must be one of choices
-    SourceLocation where;
-};
-
-// type: "force", or (parsed generically for now) "single_branch", "any_branch", "periodic",
-// "nightly", "triggerable", "dependent".
-struct SchedulerConfig {
-    std::string type;
-    std::string name;
-    std::vector<std::string> builders;
-    core::Properties properties;  // source "Scheduler"
-    RenderableMap renderable_properties;
-    // force only:
-    std::vector<ForceParameter> parameters;
-    std::string reason = "force build";  // the reason field's default
-    std::string reason_string = "A build was forced by '%(owner)s': %(reason)s";
-    std::string button_name = "Force";
-    std::string label;  // default: the name
-    // Every other key, as JSON. Functions, renderables and secrets are placeholders:
-    // {"$function": ptr} (in option_functions under that JSON pointer), {"$renderable": ptr}
-    // (in option_renderables), {"$secret": name} (value in MasterConfig::secrets); a nested
-    // k.foo{...} becomes {"$kind": "foo", "$where": "file:line", "args": {...}}.
-    boost::json::object options;
-    CallableMap option_functions;
-    RenderableMap option_renderables;
     SourceLocation where;
 };
 
@@ -256,7 +216,11 @@ struct WwwRateLimitConfig {
 // A change source, reporter or the extra www options: parsed generically for now.
 struct GenericConfig {
     std::string type;  // the constructor's name: "git_poller", "mail", ...; "www" for www
-    boost::json::object options;  // placeholders as in SchedulerConfig::options
+    // Every key, as JSON. Functions, renderables and secrets are placeholders:
+    // {"$function": ptr} (in option_functions under that JSON pointer), {"$renderable": ptr}
+    // (in option_renderables), {"$secret": name} (value in MasterConfig::secrets); a nested
+    // k.foo{...} becomes {"$kind": "foo", "$where": "file:line", "args": {...}}.
+    boost::json::object options;
     CallableMap option_functions;
     RenderableMap option_renderables;
     SourceLocation where;
@@ -282,6 +246,10 @@ struct MasterConfig {
     std::vector<GenericConfig> reporters;
     core::Properties properties;  // global; source "Global configuration"
     RenderableMap renderable_properties;
+    // Whether two pending build requests of a builder may be served by one build: true (the
+    // default rule, Buildbot's), false, or function(master, builder, request1, request2)
+    // -> truthy, request1 being the newer; master = {masterid, name}, builder = {builderid,
+    // name}, each request its REST entity plus `sourcestamps` and `properties`.
     Predicate collapse_requests = Predicate::constant(true);
     bool multi_master = false;
     std::string log_compression = "zstd";           // "zstd" | "none"
@@ -329,8 +297,6 @@ core::Expected<std::filesystem::path> resolve_master_path(const MasterConfig& co
 bool operator==(const StepConfig& a, const StepConfig& b);
 bool operator==(const WorkerConfig& a, const WorkerConfig& b);
 bool operator==(const BuilderConfig& a, const BuilderConfig& b);
-bool operator==(const ForceParameter& a, const ForceParameter& b);
-bool operator==(const SchedulerConfig& a, const SchedulerConfig& b);
 bool operator==(const GenericConfig& a, const GenericConfig& b);
 bool operator==(const RoleMatcherConfig& a, const RoleMatcherConfig& b);
 bool operator==(const AllowRuleConfig& a, const AllowRuleConfig& b);

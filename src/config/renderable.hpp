@@ -9,6 +9,7 @@
 #include "core/expected.hpp"
 #include "core/properties.hpp"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,5 +55,7 @@ private:
     explicit Renderable(std::shared_ptr<const Node> node);
     std::shared_ptr<const Node> node_;
 };
+
+using RenderableMap = std::map<std::string, Renderable, std::less<>>;
 
 }  // namespace kiln::config

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Schedulers: k.force{...} with its parameters, the other kinds generically; and the generic
+// Schedulers: k.force{...} with its parameters, k.single_branch, k.any_branch, k.periodic,
+// k.nightly, k.triggerable, k.dependent with their typed options; and the generic
 // constructors used by change sources and reporters.
 #include "config/detail/parse.hpp"
 
@@ -155,6 +156,114 @@ void parse_force(Reader& reader, Fields& fields, SchedulerConfig& scheduler) {
     }
 }
 
+// Buildbot's class names, which its default reasons and %(classname)s use.
+std::string_view class_name(std::string_view kind) {
+    if (kind == "single_branch") return "SingleBranchScheduler";
+    if (kind == "any_branch") return "AnyBranchScheduler";
+    if (kind == "periodic") return "Periodic";
+    if (kind == "nightly") return "Nightly";
+    if (kind == "triggerable") return "Triggerable";
+    if (kind == "dependent") return "Dependent";
+    return "ForceScheduler";
+}
+
+std::vector<std::string_view> known_keys(std::string_view kind) {
+    std::vector<std::string_view> keys = {"name", "builders", "properties"};
+    if (kind == "force") {
+        keys.insert(keys.end(), {"reason", "reason_string", "parameters", "button_name", "label"});
+        return keys;
+    }
+    keys.insert(keys.end(), {"codebases", "priority", "reason"});
+    const bool basic = kind == "single_branch" || kind == "any_branch";
+    const bool timed = kind == "periodic" || kind == "nightly";
+    if (basic || timed)
+        keys.insert(keys.end(), {"change_filter", "file_is_important", "only_important"});
+    if (basic) keys.push_back("tree_stable_timer");
+    if (kind == "single_branch" || timed) keys.push_back("branch");
+    if (kind == "any_branch") keys.push_back("branches");
+    if (timed) keys.push_back("only_if_changed");
+    if (kind == "periodic") keys.push_back("period");
+    if (kind == "nightly")
+        keys.insert(keys.end(), {"minute", "hour", "day_of_month", "month", "day_of_week"});
+    if (kind == "dependent") keys.push_back("upstream");
+    return keys;
+}
+
+// The days each month may have, for checking a nightly schedule can ever fire.
+constexpr int kMaxDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+void parse_nightly(Reader& reader, Fields& fields, SchedulerConfig& scheduler) {
+    if (auto field = parse_cron_field(reader, fields, "minute")) scheduler.minute = *field;
+    if (auto field = parse_cron_field(reader, fields, "hour")) scheduler.hour = *field;
+    if (auto field = parse_cron_field(reader, fields, "day_of_month"))
+        scheduler.day_of_month = *field;
+    if (auto field = parse_cron_field(reader, fields, "month")) scheduler.month = *field;
+    if (auto field = parse_cron_field(reader, fields, "day_of_week"))
+        scheduler.day_of_week = *field;
+    // With day_of_week "*", day_of_month alone picks the days: some month must have one.
+    if (scheduler.day_of_week.is_any && !scheduler.day_of_month.is_any) {
+        bool possible = false;
+        for (int month = 1; month <= 12; ++month) {
+            const auto& months = scheduler.month.values;
+            if (!scheduler.month.is_any &&
+                std::find(months.begin(), months.end(), month) == months.end())
+                continue;
+            for (int day : scheduler.day_of_month.values)
+                possible = possible || day <= kMaxDays[month - 1];
+        }
+        if (!possible) fields.invalid("day_of_month", "never falls in the months given");
+    }
+}
+
+void parse_typed(Reader& reader, Fields& fields, SchedulerConfig& scheduler) {
+    const auto& kind = scheduler.type;
+    scheduler.codebases = parse_codebases(reader, fields);
+    scheduler.priority =
+        static_cast<int>(fields.integer("priority", -1'000'000, 1'000'000).value_or(0));
+    std::string reason = "The %(classname)s scheduler named '%(name)s' triggered this build";
+    if (kind == "dependent") reason = "downstream";
+    reason = fields.string("reason").value_or(reason);
+    auto replace = [&](std::string_view key, std::string_view value) {
+        for (auto at = reason.find(key); at != std::string::npos;
+             at = reason.find(key, at + value.size()))
+            reason.replace(at, key.size(), value);
+    };
+    replace("%(classname)s", class_name(kind));
+    replace("%(name)s", scheduler.name);
+    scheduler.reason_string = reason;
+    scheduler.reason.clear();
+
+    const bool basic = kind == "single_branch" || kind == "any_branch";
+    const bool timed = kind == "periodic" || kind == "nightly";
+    if (basic || timed) {
+        scheduler.change_filter = parse_change_filter(reader, fields, "change_filter");
+        scheduler.file_is_important = fields.function("file_is_important");
+        scheduler.only_important = fields.boolean("only_important").value_or(false);
+        scheduler.branch = fields.string("branch");
+    }
+    if (kind == "single_branch") {
+        if (!scheduler.branch && !fields.has("change_filter"))
+            fields.invalid("branch", "is required unless a change_filter is given");
+        if (scheduler.branch && scheduler.change_filter)
+            fields.invalid("change_filter",
+                           "cannot be given with 'branch' (put the branch into the filter)");
+    }
+    if (kind == "any_branch")
+        scheduler.branches = fields.string_list("branches").value_or(std::vector<std::string>{});
+    if (basic) scheduler.tree_stable_timer = fields.integer("tree_stable_timer", 0, 366 * 86'400);
+    if (timed) scheduler.only_if_changed = fields.boolean("only_if_changed").value_or(false);
+    if (kind == "periodic") {
+        scheduler.period = fields.integer("period", 1, 366 * 86'400).value_or(0);
+        if (!fields.has("period")) fields.missing("period");
+    }
+    if (kind == "nightly") parse_nightly(reader, fields, scheduler);
+    if (kind == "dependent") {
+        scheduler.upstream = fields.string("upstream", true).value_or("");
+        if (scheduler.upstream == scheduler.name && !scheduler.name.empty())
+            fields.invalid("upstream", "cannot name the scheduler itself");
+    }
+}
+
 }  // namespace
 
 bool is_scheduler_kind(std::string_view kind) {
@@ -171,22 +280,8 @@ std::optional<SchedulerConfig> parse_scheduler(Reader& reader, const KilnObject&
         return std::nullopt;
     }
     if (!check_table_argument(reader, object)) return std::nullopt;
-    const bool force = object.kind == "force";
     const std::string context = "k." + object.kind;
-    std::vector<std::string_view> known = {"name", "builders", "properties"};
-    if (force)
-        known.insert(known.end(),
-                     {"reason", "reason_string", "parameters", "button_name", "label"});
-    lua_State* state = reader.state();
-    StackGuard guard{state};
-    if (!force) {  // generic: every key is accepted into options
-        lua_pushnil(state);
-        while (lua_next(state, object.args)) {
-            if (lua_type(state, -2) == LUA_TSTRING) known.push_back(lua_tostring(state, -2));
-            lua_pop(state, 1);
-        }
-    }
-    Fields fields{reader, object.args, context, object.where, known};
+    Fields fields{reader, object.args, context, object.where, known_keys(object.kind)};
     const auto errors_before = reader.error_count();
     SchedulerConfig scheduler;
     scheduler.type = object.kind;
@@ -197,23 +292,10 @@ std::optional<SchedulerConfig> parse_scheduler(Reader& reader, const KilnObject&
     if (!fields.has("builders")) fields.missing("builders");
     fields.properties("properties", scheduler.properties, &scheduler.renderable_properties,
                       "Scheduler");
-    if (force) {
+    if (object.kind == "force")
         parse_force(reader, fields, scheduler);
-    } else {
-        OpaqueParts parts;
-        lua_pushnil(state);
-        while (lua_next(state, object.args)) {
-            if (lua_type(state, -2) == LUA_TSTRING) {
-                std::string key = lua_tostring(state, -2);
-                if (key != "name" && key != "builders" && key != "properties")
-                    scheduler.options[key] = reader.opaque(
-                        -1, object.where, "'" + key + "' in " + context, "/" + key, parts);
-            }
-            lua_pop(state, 1);
-        }
-        scheduler.option_functions = std::move(parts.functions);
-        scheduler.option_renderables = std::move(parts.renderables);
-    }
+    else
+        parse_typed(reader, fields, scheduler);
     if (reader.error_count() != errors_before) return std::nullopt;
     return scheduler;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The step constructors: k.shell, k.set_property_from_command, k.set_property, k.file_upload,
-// k.directory_upload, k.file_download, k.string_download, k.master_shell.
+// k.directory_upload, k.file_download, k.string_download, k.master_shell, k.git, k.trigger.
 #include "config/detail/parse.hpp"
 #include "core/results.hpp"
 
@@ -24,6 +24,9 @@ enum class Arg {
     signal,       // "KILL", "TERM", ...
     compress,     // "gz" | "bz2"
     master_path,  // a path on the master (confined to the master directory)
+    names,        // a non-empty list of strings
+    strings,      // a list of strings
+    table,        // a table of name = value
     any,
 };
 
@@ -96,12 +99,20 @@ constexpr ArgSpec kGitArgs[] = {
     {"timeout", Arg::integer}, {"env", Arg::env},
 };
 
+constexpr ArgSpec kTriggerArgs[] = {
+    {"scheduler_names", Arg::names},      {"wait_for_finish", Arg::boolean},
+    {"always_use_latest", Arg::boolean},  {"set_properties", Arg::table},
+    {"copy_properties", Arg::strings},    {"update_source_stamp", Arg::boolean},
+    {"parent_relationship", Arg::string},
+};
+
 constexpr std::string_view kNeedsCommand[] = {"command"};
 constexpr std::string_view kNeedsRepourl[] = {"repourl"};
 constexpr std::string_view kNeedsProperty[] = {"property", "value"};
 constexpr std::string_view kNeedsUpload[] = {"workersrc", "masterdest"};
 constexpr std::string_view kNeedsDownload[] = {"mastersrc", "workerdest"};
 constexpr std::string_view kNeedsString[] = {"s", "workerdest"};
+constexpr std::string_view kNeedsSchedulerNames[] = {"scheduler_names"};
 
 constexpr StepSchema kStepSchemas[] = {
     {"shell", "shell", kCommandArgs, kNeedsCommand},
@@ -114,6 +125,7 @@ constexpr StepSchema kStepSchemas[] = {
     {"string_download", "string_download", kStringDownloadArgs, kNeedsString},
     {"master_shell", "MasterShellCommand", kMasterShellArgs, kNeedsCommand},
     {"git", "git", kGitArgs, kNeedsRepourl},
+    {"trigger", "trigger", kTriggerArgs, kNeedsSchedulerNames},
 };
 
 constexpr std::string_view kCommonKeys[] = {
@@ -231,6 +243,18 @@ std::optional<std::string> check_constant(Arg kind, boost::json::value& value) {
     case Arg::master_path:
         if (!value.is_string() || value.get_string().empty()) return "must be a non-empty path";
         return std::nullopt;
+    case Arg::names:
+        empty_table_as_array();
+        if (!is_string_list(value, false)) return "must be a non-empty list of strings";
+        return std::nullopt;
+    case Arg::strings:
+        empty_table_as_array();
+        if (!is_string_list(value, true)) return "must be a list of strings";
+        return std::nullopt;
+    case Arg::table:
+        empty_table_as_object();
+        if (!value.is_object()) return "must be a table of name = value";
+        return std::nullopt;
     case Arg::any: return std::nullopt;
     }
     return std::nullopt;
@@ -319,6 +343,11 @@ std::optional<StepConfig> parse_step(Reader& reader, const KilnObject& object,
         for (auto key : schema->required)
             if (!fields.has(key)) fields.missing(key);
     }
+    // Buildbot's Trigger: the latest sources are not the build's, updated or not.
+    if (schema->type == "trigger" && fields.has("always_use_latest") &&
+        fields.has("update_source_stamp"))
+        reader.error(object.where, context + ": give at most one of 'always_use_latest' and "
+                                             "'update_source_stamp'");
     if (reader.error_count() != errors_before) return std::nullopt;
     return step;
 }

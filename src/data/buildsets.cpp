@@ -5,7 +5,9 @@
 #include "data/detail/rows.hpp"
 #include "data/detail/sql.hpp"
 #include "data/events.hpp"
+#include "io/task_group.hpp"
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
 
 namespace kiln::data {
@@ -350,6 +352,98 @@ asio::awaitable<bool> Buildsets::cancel(Id brid, Id masterid) {
     for (const auto& buildset : outcome.buildsets)
         announce_complete(context_.bus, buildset);
     co_return true;
+}
+
+asio::awaitable<std::map<Id, CollapseInfo>> Buildsets::collapse_info(std::vector<Id> bsids) {
+    auto work = [bsids = std::move(bsids)](db::Connection& c) {
+        std::map<Id, CollapseInfo> infos;
+        for (auto bsid : bsids) {
+            if (infos.contains(bsid)) continue;
+            auto& info = infos[bsid];
+            if (auto buildset = read_buildset(c, bsid))
+                info.sourcestamps = std::move(buildset->sourcestamps);
+            for (const auto& stamp : info.sourcestamps)
+                if (c.query_one("SELECT 1 FROM changes WHERE sourcestampid = ? LIMIT 1",
+                                params(stamp.ssid)))
+                    info.ssids_with_changes.insert(stamp.ssid);
+            c.query("SELECT property_name, property_value FROM buildset_properties WHERE "
+                    "buildsetid = ?",
+                    params(bsid), [&](const db::Row& row) {
+                        auto value = detail::from_json_text(row.text(1));
+                        if (auto* pair = value.if_array();
+                            pair && pair->size() == 2 && (*pair)[1].is_string())
+                            info.properties.set(row.text(0), (*pair)[0], (*pair)[1].as_string());
+                    });
+        }
+        return infos;
+    };
+    co_return co_await context_.db.read(std::move(work));
+}
+
+asio::awaitable<void> Buildsets::complete_collapsed(std::vector<Id> brids, Id buildid) {
+    const auto now = context_.now();
+    const int skipped = static_cast<int>(core::Results::skipped);
+    struct Outcome {
+        std::vector<BuildRequest> requests;
+        std::vector<Buildset> buildsets;
+    };
+    auto work = [&brids, buildid, now, skipped](db::Connection& c) {
+        Outcome out;
+        std::vector<Id> bsids;
+        for (auto brid : brids) {
+            if (c.execute("UPDATE buildrequests SET complete = 1, results = ?, complete_at = ? "
+                          "WHERE id = ? AND complete != 1",
+                          params(skipped, now, brid)) == 0)
+                continue;
+            c.execute("INSERT INTO buildrequest_collapses (brid, buildid) VALUES (?, ?) ON "
+                      "CONFLICT DO NOTHING",
+                      params(brid, buildid));
+            auto request = *read_one_request(c, brid);
+            bsids.push_back(request.buildsetid);
+            out.requests.push_back(std::move(request));
+        }
+        out.buildsets = complete_buildsets(c, bsids, now);
+        return out;
+    };
+    auto outcome = co_await context_.db.write(std::move(work));
+    for (const auto& request : outcome.requests)
+        announce(context_.bus, request, "complete");
+    for (const auto& buildset : outcome.buildsets)
+        announce_complete(context_.bus, buildset);
+}
+
+asio::awaitable<std::optional<Id>> Buildsets::covering_build(Id brid) {
+    auto work = [brid](db::Connection& c) -> std::optional<Id> {
+        auto row =
+            c.query_one("SELECT buildid FROM buildrequest_collapses WHERE brid = ?", params(brid));
+        if (!row) return std::nullopt;
+        return row->integer(0);
+    };
+    co_return co_await context_.db.read(std::move(work));
+}
+
+asio::awaitable<Buildset> Buildsets::wait_complete(Id bsid) {
+    auto executor = co_await asio::this_coro::executor;
+    // Subscribed before reading, so a completion between the read and the wait is not missed.
+    auto event = std::make_shared<io::AsyncEvent>(executor);
+    auto is_signalled = std::make_shared<bool>(false);
+    auto subscription = context_.bus.subscribe({"buildsets", std::to_string(bsid), "complete"},
+                                               [event, is_signalled](const bus::Message&) {
+                                                   *is_signalled = true;
+                                                   event->notify();
+                                               });
+    for (;;) {
+        auto buildset = co_await get(bsid);
+        if (!buildset) throw std::out_of_range("no buildset " + std::to_string(bsid));
+        if (buildset->complete) co_return std::move(*buildset);
+        while (!*is_signalled) {
+            co_await event->wait();
+            auto state = co_await asio::this_coro::cancellation_state;
+            if (state.cancelled() != asio::cancellation_type::none)
+                throw boost::system::system_error(asio::error::operation_aborted);
+        }
+        *is_signalled = false;
+    }
 }
 
 asio::awaitable<std::optional<BuildRequest>> Buildsets::get_request(Id brid) {

@@ -7,6 +7,7 @@
 #include "data/context.hpp"
 
 #include <map>
+#include <set>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -38,6 +39,13 @@ struct AddedBuildset {
     std::map<Id, Id> request_by_builder;  // builderid -> buildrequestid
 };
 
+// What collapsing compares of a buildset (Buildbot's default collapse rule).
+struct CollapseInfo {
+    std::vector<SourceStamp> sourcestamps;
+    std::set<Id> ssids_with_changes;  // its sourcestamps that a change was made from
+    core::Properties properties;
+};
+
 // The dedup key of a sourcestamp (data-model.md §2.9).
 std::string sourcestamp_hash(const SourceStampSpec& stamp, std::optional<Id> patchid);
 
@@ -64,6 +72,18 @@ public:
     // Claims (if unclaimed) and completes a pending request with CANCELLED; false if it
     // was already claimed by a build or complete.
     boost::asio::awaitable<bool> cancel(Id brid, Id masterid);
+
+    // Collapsing (the build request distributor): what the rule compares, per buildset.
+    boost::asio::awaitable<std::map<Id, CollapseInfo>> collapse_info(std::vector<Id> bsids);
+    // Completes requests the master claimed and collapsed into the build `buildid` with
+    // SKIPPED, recording the build that covered each; then their buildsets if nothing is left.
+    boost::asio::awaitable<void> complete_collapsed(std::vector<Id> brids, Id buildid);
+    // The build a collapsed request was covered by.
+    boost::asio::awaitable<std::optional<Id>> covering_build(Id brid);
+
+    // Returns the buildset once it is complete (at once if it is). Throws std::out_of_range
+    // when there is no such buildset. Cancellable.
+    boost::asio::awaitable<Buildset> wait_complete(Id bsid);
 
     boost::asio::awaitable<std::optional<BuildRequest>> get_request(Id brid);
     boost::asio::awaitable<std::optional<Buildset>> get(Id bsid);

@@ -20,6 +20,7 @@ struct Migration {
 const std::vector<Migration>& migrations() {
     static const std::vector<Migration> list{
         {1, &detail::schema_v1_ddl},
+        {2, &detail::schema_v2_ddl},
     };
     return list;
 }

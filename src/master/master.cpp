@@ -6,14 +6,19 @@
 #include "data/builds.hpp"
 #include "data/buildsets.hpp"
 #include "data/masters.hpp"
+#include "data/object_state.hpp"
 #include "data/queries.hpp"
+#include "data/schedulers.hpp"
 #include "data/workers.hpp"
 #include "io/task_group.hpp"
 #include "master/master_control.hpp"
+#include "master/scheduler_triggers.hpp"
 #include "process/build_request_distributor.hpp"
 #include "process/value_conversion.hpp"
 #include "process/worker_listener.hpp"
 #include "process/worker_pool.hpp"
+#include "schedulers/clock.hpp"
+#include "schedulers/scheduler_service.hpp"
 #include "steps/step_factory.hpp"
 #include "www/www_service.hpp"
 
@@ -58,6 +63,38 @@ core::Properties builder_properties(const config::MasterConfig& config,
     return properties;
 }
 
+// The builder's collapse_requests (else the global one) as the distributor's rule.
+process::CollapseRule collapse_rule(const config::MasterConfig& config,
+                                    const config::BuilderConfig& builder, data::Id builderid,
+                                    data::Id masterid) {
+    const auto& predicate =
+        builder.collapse_requests ? *builder.collapse_requests : config.collapse_requests;
+    if (predicate.is_constant()) {
+        if (!predicate.value) return {};
+        return
+            [](const process::CollapseCandidate& newer, const process::CollapseCandidate& older) {
+                return core::Expected<bool>(process::can_collapse_by_default(newer, older));
+            };
+    }
+    auto table = [](const process::CollapseCandidate& candidate) {
+        auto request = candidate.request.to_json();
+        boost::json::array stamps;
+        for (const auto& stamp : candidate.info.sourcestamps)
+            stamps.push_back(stamp.to_json());
+        request["sourcestamps"] = std::move(stamps);
+        request["properties"] = candidate.info.properties.to_api();
+        return request;
+    };
+    return [predicate, table, builderid, masterid, name = builder.name, runtime = config.runtime](
+               const process::CollapseCandidate& newer, const process::CollapseCandidate& older) {
+        const std::array<boost::json::value, 4> arguments{
+            boost::json::object{{"masterid", masterid}},
+            boost::json::object{{"builderid", builderid}, {"name", name}}, table(newer),
+            table(older)};
+        return predicate.evaluate(arguments);
+    };
+}
+
 }  // namespace
 
 std::string master_name(const std::filesystem::path& master_dir) {
@@ -79,6 +116,9 @@ struct Master::State {
         , workers(context)
         , buildsets(context)
         , builds(context)
+        , scheduler_rows(context)
+        , object_state(context)
+        , clock(domain)
         , services{builds, buildsets, 0, config.master_dir, config.allow_master_paths_outside}
         , pool([this] { distributor.wake(); })
         , distributor(domain, services, pool)
@@ -103,6 +143,11 @@ struct Master::State {
     data::Workers workers;
     data::Buildsets buildsets;
     data::Builds builds;
+    data::Schedulers scheduler_rows;
+    data::ObjectState object_state;
+    schedulers::SystemClock clock;
+    std::unique_ptr<schedulers::SchedulerService> schedulers;
+    std::unique_ptr<SchedulerTriggers> triggers;
     process::BuildServices services;
     process::WorkerPool pool;
     process::BuildRequestDistributor distributor;
@@ -217,10 +262,12 @@ asio::awaitable<void> Master::State::apply(const config::MasterConfig& next) {
                 return core::Expected<bool>(allowed);
             };
         }
+        setup.collapse = collapse_rule(next, builder, setup.builderid, masterid);
         setups.push_back(std::move(setup));
     }
     services.allow_master_paths_outside = next.allow_master_paths_outside;
     distributor.set_builders(std::move(setups));
+    if (schedulers) co_await schedulers->configure(next);
 }
 
 asio::awaitable<void>
@@ -313,6 +360,16 @@ asio::awaitable<void> Master::run() {
     // Whatever the previous run left unfinished (a crash) ends RETRY and is built again.
     co_await s.masters.mark_stopped(s.masterid);
     co_await s.masters.mark_started(s.masterid);
+    s.schedulers = std::make_unique<schedulers::SchedulerService>(schedulers::SchedulerEnvironment{
+        s.executor, s.bus, s.scheduler_rows, s.buildsets, s.object_state, s.clock, s.masterid,
+        [&s](std::string_view name) -> std::optional<data::Id> {
+            auto found = s.builder_ids.find(name);
+            if (found == s.builder_ids.end()) return std::nullopt;
+            return found->second;
+        }});
+    s.triggers =
+        std::make_unique<SchedulerTriggers>(*this, *s.schedulers, s.context, s.buildsets, s.builds);
+    s.services.triggers = s.triggers.get();
     co_await s.apply(s.config);
 
     s.listener = s.make_listener(s.config.worker_port);
@@ -341,6 +398,7 @@ asio::awaitable<void> Master::run() {
         co_await s.stop_event.wait();
 
     spdlog::info("master stopping: {} build(s) running", s.distributor.running_count());
+    co_await s.schedulers->stop();  // no new buildsets from now on
     s.distributor.stop_starting_builds();
     if (s.is_immediate) {
         s.distributor.stop_all("master shutdown", true);
@@ -508,6 +566,9 @@ asio::awaitable<core::Expected<ForceResult>> Master::force(ForceRequest request)
                                        "' does not exist or does not list builder '" +
                                        request.builder + "'");
 
+    if (s.schedulers && !s.schedulers->is_enabled(scheduler->name))
+        co_return core::fail(ErrorKind::conflict,
+                             "scheduler '" + scheduler->name + "' is disabled");
     const std::string source = "Force Build Form";
     core::Properties properties = scheduler->properties;
     std::map<std::string, std::string> given;
@@ -734,6 +795,21 @@ asio::awaitable<core::Expected<void>> Master::cancel_request(std::int64_t buildr
     for (const auto& build : running.items)
         s.distributor.stop_build(build.buildid, reason);
     co_return core::Expected<void>{};
+}
+
+asio::awaitable<core::Expected<void>> Master::enable_scheduler(std::int64_t schedulerid,
+                                                               bool enabled) {
+    auto updated = co_await state_->scheduler_rows.set_enabled(schedulerid, enabled);
+    if (!updated)
+        co_return core::fail(core::ErrorKind::not_found,
+                             "no scheduler " + std::to_string(schedulerid));
+    co_return core::Expected<void>{};
+}
+
+std::string Master::builder_name(std::int64_t builderid) const {
+    for (const auto& [name, id] : state_->builder_ids)
+        if (id == builderid) return name;
+    return {};
 }
 
 std::int64_t Master::builder_id(std::string_view name) const {

@@ -76,8 +76,14 @@ public:
     // Cancels a pending build request; a claimed one has its running builds stopped.
     boost::asio::awaitable<core::Expected<void>> cancel_request(std::int64_t buildrequestid,
                                                                 std::string reason);
+    // Enables or disables a scheduler by id (schedulers/N/updated follows); not_found when no
+    // scheduler has that id.
+    boost::asio::awaitable<core::Expected<void>> enable_scheduler(std::int64_t schedulerid,
+                                                                  bool enabled);
     // The id of a configured builder (0 when unknown).
     std::int64_t builder_id(std::string_view name) const;
+    // The name of a configured builder by id (empty when unknown).
+    std::string builder_name(std::int64_t builderid) const;
     // The name of a configured worker by id (empty when unknown).
     std::string worker_name(std::int64_t workerid) const;
     // The configuration in force (for the web server; valid until the next reconfig).

@@ -118,9 +118,9 @@ public:
         co_return co_await master_.control_worker(std::move(name), std::move(action));
     }
 
-    asio::awaitable<core::Expected<void>> enable_scheduler(data::Id, bool) override {
-        // TODO(#4): schedulers are stored with ids once the scheduling issue lands.
-        co_return core::fail(core::ErrorKind::not_supported, "schedulers cannot be disabled yet");
+    asio::awaitable<core::Expected<void>> enable_scheduler(data::Id schedulerid,
+                                                           bool enabled) override {
+        co_return co_await master_.enable_scheduler(schedulerid, enabled);
     }
 
     asio::awaitable<core::Expected<void>> shutdown_master() override {

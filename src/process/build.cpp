@@ -3,6 +3,7 @@
 
 #include "io/task_group.hpp"
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 namespace kiln::process {
@@ -121,6 +122,12 @@ asio::awaitable<Results> Build::run() {
         co_await services_.builds.add(plan_.builderid, plan_.request.buildrequestid, plan_.workerid,
                                       services_.masterid, properties_, "starting");
     properties_.set("buildnumber", build_->number, "Build");
+    if (!plan_.collapsed.empty()) {
+        spdlog::info("build {}/{} covers collapsed request(s) {}", plan_.builder_name,
+                     build_->number, fmt::join(plan_.collapsed, ", "));
+        auto collapsed = plan_.collapsed;
+        co_await services_.buildsets.complete_collapsed(std::move(collapsed), build_->buildid);
+    }
     spdlog::info("build {}/{} started on {} (request {})", plan_.builder_name, build_->number,
                  plan_.worker_name, plan_.request.buildrequestid);
 
@@ -174,6 +181,7 @@ asio::awaitable<void> Build::run_step(BuildStep& step) {
     const auto& options = step.options();
     auto record = co_await services_.builds.add_step(build_->buildid, options.name);
     current_stepid_ = record.stepid;
+    current_step_ = &step;
     co_await services_.builds.start_step(record.stepid);
 
     StepOutcome outcome;
@@ -231,6 +239,7 @@ asio::awaitable<void> Build::run_step(BuildStep& step) {
     co_await services_.builds.set_step_state_string(record.stepid, summary);
     co_await services_.builds.finish_step(record.stepid, static_cast<int>(outcome.results), hidden);
     current_stepid_.reset();
+    current_step_ = nullptr;
     if (outcome.results != Results::skipped) add_result(step, outcome.results, summary);
 }
 
@@ -254,6 +263,10 @@ void Build::stop(std::string reason, bool retry) {
     if (stop_reason_) return;
     stop_reason_ = std::move(reason);
     stop_is_retry_ = retry;
+    if (current_step_ && tasks_) {
+        auto* group = static_cast<io::TaskGroup*>(tasks_.get());
+        group->spawn(current_step_->interrupt(*this, *stop_reason_));
+    }
     if (current_command_ && tasks_ && !worker_->is_lost()) {
         auto* group = static_cast<io::TaskGroup*>(tasks_.get());
         group->spawn([](std::shared_ptr<WorkerConnection> worker, std::string id,
@@ -307,6 +320,12 @@ asio::awaitable<void> Build::finish_log(data::Id logid) {
 asio::awaitable<void> Build::set_state_string(std::string text) {
     if (current_stepid_)
         co_await services_.builds.set_step_state_string(*current_stepid_, std::move(text));
+}
+
+asio::awaitable<std::vector<data::SourceStamp>> Build::sourcestamps() {
+    auto buildset = co_await services_.buildsets.get(plan_.request.buildsetid);
+    if (!buildset) co_return std::vector<data::SourceStamp>{};
+    co_return std::move(buildset->sourcestamps);
 }
 
 asio::awaitable<void> Build::add_url(std::string name, std::string url) {

@@ -26,6 +26,7 @@ struct BuildServices {
     data::Id masterid = 0;
     std::filesystem::path master_dir;
     bool allow_master_paths_outside = false;
+    TriggerServices* triggers = nullptr;  // for Trigger steps
 };
 
 // What the distributor decided: which request, which builder, which worker.
@@ -38,6 +39,9 @@ struct BuildPlan {
     std::vector<std::unique_ptr<BuildStep>> steps;
     std::string worker_name;
     data::Id workerid = 0;
+    // Pending requests collapsed into this build (claimed with it): completed SKIPPED once
+    // the build exists, naming it.
+    std::vector<data::Id> collapsed;
 };
 
 class Build final : public StepContext {
@@ -77,6 +81,9 @@ public:
     boost::asio::awaitable<void> set_state_string(std::string text) override;
     boost::asio::awaitable<void> add_url(std::string name, std::string url) override;
     bool is_stopping() const override { return stop_reason_.has_value(); }
+    data::Id build_id() const override { return build_ ? build_->buildid : 0; }
+    boost::asio::awaitable<std::vector<data::SourceStamp>> sourcestamps() override;
+    TriggerServices* triggers() override { return services_.triggers; }
 
 private:
     boost::asio::awaitable<core::Properties> initial_properties();
@@ -92,6 +99,7 @@ private:
     core::Properties properties_;
     std::optional<data::Build> build_;
     std::optional<data::Id> current_stepid_;
+    BuildStep* current_step_ = nullptr;
     std::optional<std::string> current_command_;
     std::optional<std::string> stop_reason_;
     bool stop_is_retry_ = false;

@@ -3,6 +3,8 @@
 
 #include "io/task_group.hpp"
 
+#include <set>
+
 #include <spdlog/spdlog.h>
 
 namespace kiln::process {
@@ -74,8 +76,10 @@ asio::awaitable<void> BuildRequestDistributor::distribute() {
         // queue is not re-read on every wake-up.
         const auto limit = static_cast<int>(std::max<std::size_t>(16, 4 * free_workers));
         const auto requests = co_await services_.buildsets.pending(builderid, limit);
+        std::set<data::Id> taken;  // claimed in this pass (collapsed into a build)
         for (const auto& request : requests) {
             if (!is_accepting_) co_return;
+            if (taken.contains(request.buildrequestid)) continue;
             found = builders_.find(builderid);  // the config may have changed meanwhile
             if (found == builders_.end()) break;
             auto candidates = workers_.available(found->second.workers);
@@ -98,9 +102,16 @@ asio::awaitable<void> BuildRequestDistributor::distribute() {
                 }
             }
             if (!slot) continue;  // no worker may take this request now; try the next one
-            std::vector<data::Id> claim{request.buildrequestid};
+            // Copied: the config may change while this awaits.
+            const auto setup_now = found->second;
+            auto served = co_await collapse(setup_now, *slot, request);
+            std::vector<data::Id> claim{served.build.buildrequestid};
+            for (const auto& collapsed : served.collapsed)
+                claim.push_back(collapsed.buildrequestid);
             if (!co_await services_.buildsets.claim(claim, services_.masterid)) continue;
-            const auto& setup = found->second;
+            taken.insert(claim.begin(), claim.end());
+            found = builders_.find(builderid);
+            const auto& setup = found != builders_.end() ? found->second : setup_now;
             // The worker may have gone while we claimed.
             if (!slot->can_take_build()) {
                 co_await services_.buildsets.unclaim(claim, services_.masterid);
@@ -110,7 +121,9 @@ asio::awaitable<void> BuildRequestDistributor::distribute() {
             plan.builderid = builderid;
             plan.builder_name = setup.name;
             plan.workerbuilddir = setup.workerbuilddir;
-            plan.request = request;
+            plan.request = served.build;
+            for (const auto& collapsed : served.collapsed)
+                plan.collapsed.push_back(collapsed.buildrequestid);
             plan.properties = setup.properties;
             plan.properties.update(slot->properties);
             plan.steps = setup.make_steps();
@@ -122,6 +135,26 @@ asio::awaitable<void> BuildRequestDistributor::distribute() {
             group(tasks_).spawn(run_build(build));
         }
     }
+}
+
+asio::awaitable<CollapseGroup> BuildRequestDistributor::collapse(const BuilderSetup& setup,
+                                                                 const WorkerSlot& slot,
+                                                                 data::BuildRequest request) {
+    CollapseGroup alone{request, {}};
+    if (!setup.collapse) co_return alone;
+    auto pending = co_await services_.buildsets.pending(setup.builderid);
+    if (pending.size() < 2) co_return alone;
+    std::vector<data::Id> bsids;
+    for (const auto& other : pending)
+        bsids.push_back(other.buildsetid);
+    auto infos = co_await services_.buildsets.collapse_info(std::move(bsids));
+    auto group = collapse_group(request, pending, infos, setup.collapse, setup.name);
+    // The worker was chosen for `request`: the newer one must suit it too.
+    if (group.build.buildrequestid != request.buildrequestid && setup.can_start_build) {
+        auto allowed = setup.can_start_build(slot.name, group.build);
+        if (!allowed || !*allowed) co_return alone;
+    }
+    co_return group;
 }
 
 asio::awaitable<void> BuildRequestDistributor::run_build(std::shared_ptr<Build> build) {

@@ -2,10 +2,12 @@
 // BuildRequestDistributor: hands pending build requests to free workers. It wakes when a
 // request arrives, a worker attaches or frees up, or the config changes; for each builder
 // with pending requests (highest priority, then oldest first) it picks the least busy
-// available worker, claims the request and runs a Build.
+// available worker, claims the request (with the pending requests that collapse into it)
+// and runs a Build.
 #pragma once
 
 #include "process/build.hpp"
+#include "process/build_request_collapser.hpp"
 #include "process/worker_pool.hpp"
 
 #include <functional>
@@ -31,6 +33,8 @@ struct BuilderSetup {
     // unset: any worker may. An error counts as "no" (and is logged).
     std::function<core::Expected<bool>(const std::string& worker, const data::BuildRequest&)>
         can_start_build;
+    // Whether pending requests collapse (collapse_requests); unset: they never do.
+    CollapseRule collapse;
 };
 
 class BuildRequestDistributor {
@@ -64,6 +68,9 @@ public:
 
 private:
     boost::asio::awaitable<void> distribute();
+    // The request to build instead of `request` and the ones collapsed into it.
+    boost::asio::awaitable<CollapseGroup>
+    collapse(const BuilderSetup& setup, const WorkerSlot& slot, data::BuildRequest request);
     boost::asio::awaitable<void> run_build(std::shared_ptr<Build> build);
     bool is_building_on(data::Id builderid, const std::string& worker) const;
 

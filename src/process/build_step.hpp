@@ -19,6 +19,7 @@
 
 namespace kiln::process {
 
+class TriggerServices;
 class WorkerConnection;
 
 // The options every step has (Buildbot's names in snake_case).
@@ -71,6 +72,12 @@ public:
 
     // True once the build was asked to stop (user stop or master shutdown).
     virtual bool is_stopping() const = 0;
+
+    // The build's id, and its buildset's sourcestamps.
+    virtual data::Id build_id() const = 0;
+    virtual boost::asio::awaitable<std::vector<data::SourceStamp>> sourcestamps() = 0;
+    // For Trigger steps; nullptr when the master offers none.
+    virtual TriggerServices* triggers() = 0;
 };
 
 class BuildStep {
@@ -85,6 +92,13 @@ public:
     // Runs the step. Exceptions: WorkerLost -> RETRY; others -> EXCEPTION with the text in
     // the step's log.
     virtual boost::asio::awaitable<StepOutcome> run(StepContext& context) = 0;
+    // The build is being stopped while the step runs (after a running command was asked to
+    // stop). Steps that wait for something other than a command (Trigger) end their wait.
+    virtual boost::asio::awaitable<void> interrupt(StepContext& context, std::string reason) {
+        (void)context;
+        (void)reason;
+        co_return;
+    }
 
 private:
     StepOptions options_;

@@ -46,6 +46,11 @@ public:
     }
     asio::awaitable<void> set_state_string(std::string) override { co_return; }
     asio::awaitable<void> add_url(std::string, std::string) override { co_return; }
+    data::Id build_id() const override { return 0; }
+    asio::awaitable<std::vector<data::SourceStamp>> sourcestamps() override {
+        co_return std::vector<data::SourceStamp>{};
+    }
+    TriggerServices* triggers() override { return nullptr; }
     bool is_stopping() const override { return false; }
 
 private:

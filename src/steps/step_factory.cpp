@@ -4,6 +4,7 @@
 #include "steps/git_step.hpp"
 #include "steps/shell_step.hpp"
 #include "steps/transfer_steps.hpp"
+#include "steps/trigger_step.hpp"
 
 #include <stdexcept>
 
@@ -83,6 +84,8 @@ std::unique_ptr<process::BuildStep> make_step(const config::StepConfig& step) {
         return std::make_unique<TransferStep>(std::move(options),
                                               TransferStep::Kind::string_download, std::move(args));
     if (step.type == "git") return std::make_unique<GitStep>(std::move(options), std::move(args));
+    if (step.type == "trigger")
+        return std::make_unique<TriggerStep>(std::move(options), std::move(args));
     throw std::invalid_argument("unknown step type '" + step.type + "'");
 }
 

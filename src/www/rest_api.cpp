@@ -6,6 +6,7 @@
 #include "data/buildsets.hpp"
 #include "data/masters.hpp"
 #include "data/queries.hpp"
+#include "data/schedulers.hpp"
 #include "data/workers.hpp"
 #include "www/force_form.hpp"
 #include "www/json_output.hpp"
@@ -197,6 +198,7 @@ struct RestApi::Impl {
     data::Buildsets buildsets{context};
     data::Builders builders{context};
     data::Masters masters{context};
+    data::Schedulers schedulers{context};
     PathMatcher matcher;
     std::vector<Route> routes;
     std::vector<std::string> pattern_texts;
@@ -430,7 +432,14 @@ struct RestApi::Impl {
             if (!builderid) co_return collection({});
             scope("builderid", *builderid);
         }
-        if (auto brid = call.args.integer("buildrequestid")) scope("buildrequestid", *brid);
+        if (auto brid = call.args.integer("buildrequestid")) {
+            // A request collapsed into another's build lists the build that covered it.
+            auto covering = co_await buildsets.covering_build(*brid);
+            if (covering)
+                scope("buildid", *covering);
+            else
+                scope("buildrequestid", *brid);
+        }
         if (auto workerid = call.args.integer("workerid")) scope("workerid", *workerid);
         if (auto changeid = call.args.integer("changeid")) {
             co_await add_hidden_filter(call, query);
@@ -781,8 +790,29 @@ struct RestApi::Impl {
         co_return collection(property_list(change->properties));
     }
 
+    // Schedulers: every one configured (force schedulers too), `master` the one running it.
+    asio::awaitable<Result> schedulers_collection(Call& call) {
+        auto all = co_await schedulers.list();
+        if (auto masterid = call.args.integer("masterid"))
+            std::erase_if(all, [&](const data::Scheduler& scheduler) {
+                return !scheduler.master || scheduler.master->masterid != *masterid;
+            });
+        co_return collection(to_items(all));
+    }
+
+    asio::awaitable<Result> scheduler_entity(Call& call) {
+        auto schedulerid = call.args.integer("schedulerid");
+        std::optional<data::Scheduler> found;
+        if (schedulerid) found = co_await schedulers.get(*schedulerid);
+        if (!found) co_return not_found();
+        if (auto masterid = call.args.integer("masterid");
+            masterid && (!found->master || found->master->masterid != *masterid))
+            co_return not_found();
+        co_return entity(found->to_json());
+    }
+
     // Resources Kiln does not record yet: empty collections, unknown entities.
-    // TODO(#4): change sources and schedulers; test results and build data.
+    // TODO(#4): change sources; test results and build data.
     asio::awaitable<Result> empty_collection(Call&) { co_return collection({}); }
     asio::awaitable<Result> no_entity(Call&) { co_return not_found(); }
 
@@ -944,13 +974,13 @@ void RestApi::Impl::add_routes() {
     route("masters/n:masterid/changesources", "changesource", &I::empty_collection, true);
     route("masters/n:masterid/changesources/n:changesourceid", "changesource", &I::no_entity,
           false);
-    route("masters/n:masterid/schedulers", "scheduler", &I::empty_collection, true);
-    route("masters/n:masterid/schedulers/n:schedulerid", "scheduler", &I::no_entity, false);
+    route("masters/n:masterid/schedulers", "scheduler", &I::schedulers_collection, true);
+    route("masters/n:masterid/schedulers/n:schedulerid", "scheduler", &I::scheduler_entity, false);
     route("masters/n:masterid/workers", "worker", &I::workers_collection, true);
     route("masters/n:masterid/workers/i:name", "worker", &I::worker_entity, false);
     route("masters/n:masterid/workers/n:workerid", "worker", &I::worker_entity, false);
-    route("schedulers", "scheduler", &I::empty_collection, true);
-    route("schedulers/n:schedulerid", "scheduler", &I::no_entity, false);
+    route("schedulers", "scheduler", &I::schedulers_collection, true);
+    route("schedulers/n:schedulerid", "scheduler", &I::scheduler_entity, false);
     route("sourcestamps", "sourcestamp", &I::sourcestamps_collection, true);
     route("sourcestamps/n:ssid", "sourcestamp", &I::sourcestamp_entity, false);
     route("sourcestamps/n:ssid/changes", "change", &I::sourcestamp_changes, true);

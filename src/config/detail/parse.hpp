@@ -13,9 +13,20 @@ namespace kiln::config::detail {
 // A step made by k.<type>{...}; `object` is the constructor's value.
 std::optional<StepConfig> parse_step(Reader& reader, const KilnObject& object,
                                      const MasterConfig& config);
-// Any scheduler; force schedulers fully, the others generically.
+// Any scheduler (schedulers.cpp).
 std::optional<SchedulerConfig> parse_scheduler(Reader& reader, const KilnObject& object);
 bool is_scheduler_kind(std::string_view kind);
+// Options schedulers share (scheduler_options.cpp). Each reports its problems and returns
+// nullopt (or the default) for an absent or bad value.
+// change_filter: k.change_filter{...}, or a function(change) standing for its `fn`.
+std::optional<ChangeFilterConfig> parse_change_filter(Reader& reader, const Fields& fields,
+                                                      std::string_view key);
+// codebases: {"a", "b"} or { a = { repository = ..., branch = ..., revision = ... } };
+// absent: one codebase named "". Sorted by name.
+std::vector<CodebaseConfig> parse_codebases(Reader& reader, const Fields& fields);
+// minute, hour, day_of_month, month, day_of_week: a number, a list, or a cron string.
+std::optional<CronField> parse_cron_field(Reader& reader, const Fields& fields,
+                                          std::string_view key);
 // A generic constructor (change source, reporter).
 GenericConfig parse_generic(Reader& reader, const KilnObject& object);
 

@@ -26,5 +26,7 @@ const SqlDialect& dialect_for(std::string_view backend);
 
 // Migration 1: Buildbot 3.7's 38 tables and their indexes, with Buildbot's names.
 std::string schema_v1_ddl(const SqlDialect& dialect);
+// Migration 2: buildrequest_collapses (which build covered a collapsed build request).
+std::string schema_v2_ddl(const SqlDialect& dialect);
 
 }  // namespace kiln::db::detail

@@ -274,6 +274,24 @@ def section_control(sc):
     bs = api.data(f'buildsets/{reply["result"][0]}')['buildsets'][0]
     check(bs['reason'] == 'rebuild' and bs['complete'], f'rebuild buildset: {bs}')
 
+    # Scheduler rows: enable false, then true (samples POST_schedulers_1__enable_*). Kiln
+    # refuses to force through a disabled force scheduler (docs/compatibility.md).
+    status, reply = api.rpc('schedulers/1', 'enable', {'enabled': False}, rpc_id=10)
+    check(status == 200 and reply == {'id': 10, 'jsonrpc': '2.0', 'result': None},
+          f'enable false: {status} {reply}')
+    sched = api.data('schedulers/1')['schedulers'][0]
+    check(sched['name'] == 'force' and sched['enabled'] is False, f'disabled: {sched}')
+    status, reply = api.rpc('forceschedulers/force', 'force', {'builderid': 1})
+    check(status == 409 and 'disabled' in reply['error']['message'], f'force when disabled: '
+          f'{status} {reply}')
+    status, reply = api.rpc('schedulers/1', 'enable', {'enabled': True}, rpc_id=11)
+    check(status == 200 and reply['result'] is None, f'enable true: {status} {reply}')
+    check(api.data('schedulers/1')['schedulers'][0]['enabled'] is True, 'enabled again')
+    status, reply = api.rpc('schedulers/1', 'enable', {'enabled': 'yes'})
+    check(status == 400, f'enable with a non-boolean: {status} {reply}')
+    status, reply = api.rpc('schedulers/99', 'enable', {'enabled': True})
+    check(status == 404, f'enable an unknown scheduler: {status} {reply}')
+
     for action, paused in (('pause', True), ('unpause', False)):
         status, reply = api.rpc('workers/worker1', action, {'reason': 'test'})
         check(status == 200, f'{action}: {status} {reply}')
@@ -297,7 +315,7 @@ def section_control(sc):
     check(status == 501 and reply['error']['code'] == -32601, f'unsupported: {status} {reply}')
     status, reply = api.rpc('builds', 'stop', {})
     check(status == 501, f'action on a collection: {status} {reply}')
-    return 'force x2, stop, cancel, rebuild, pause/unpause, 7 error envelopes'
+    return 'force x2, stop, cancel, rebuild, enable/disable, pause/unpause, 7 error envelopes'
 
 
 # (sample file, Kiln path or None for the sample's own path)
@@ -344,6 +362,9 @@ SHAPE_SAMPLES = [
     ('GET_masters.json', None),
     ('GET_masters_1.json', None),
     ('GET_masters_1_builders.json', None),
+    ('GET_masters_1_schedulers.json', None),
+    ('GET_schedulers.json', None),
+    ('GET_schedulers_1.json', None),
     ('GET_sourcestamps.json', None),
     ('GET_steps_7.json', '/api/v2/builds/2/steps/test'),
     ('GET_steps_7_logs.json', '/api/v2/builds/2/steps/test/logs'),
