@@ -47,8 +47,8 @@ core::Expected<void> check_signature(std::string_view header, std::string_view w
 // Both headers are checked when both are present; without a secret nothing is checked.
 core::Expected<void> check_signatures(const io::HttpRequest& request,
                                       const config::GitHubHookConfig& config) {
-    const auto sha256 = detail::header(request, "X-Hub-Signature-256");
-    const auto sha1 = detail::header(request, "X-Hub-Signature");
+    const auto sha256 = request.header("X-Hub-Signature-256");
+    const auto sha1 = request.header("X-Hub-Signature");
     if (!sha256 && !sha1 && config.strict) return bad("Request has no required signature");
     if (!config.secret) return {};
     if (sha256)
@@ -198,7 +198,7 @@ HookChanges parse_github_hook(const io::HttpRequest& request,
     if (auto signed_ok = check_signatures(request, config); !signed_ok) return signed_ok.error();
     auto payload = payload_of(request);
     if (!payload) return payload.error();
-    const auto event = std::string(detail::header(request, "X-GitHub-Event").value_or(""));
+    const auto event = std::string(request.header("X-GitHub-Event").value_or(""));
     if (event == "ping" || event == "workflow_run") return std::vector<data::NewChange>{};
     if (!payload->is_object()) return bad("payload: must be a JSON object");
     if (event == "push") return push_changes(*payload, config);

@@ -127,13 +127,13 @@ HookChanges note_changes(const boost::json::value& payload, const std::string& e
 HookChanges parse_gitlab_hook(const io::HttpRequest& request,
                               const config::GitLabHookConfig& config) {
     if (config.secret) {
-        const auto token = detail::header(request, "X-Gitlab-Token").value_or("");
+        const auto token = request.header("X-Gitlab-Token").value_or("");
         if (!constant_time_equal(token, *config.secret)) return bad("Invalid secret");
     }
     auto payload = detail::parse_json_body(request.body);
     if (!payload) return payload.error();
     if (!payload->is_object()) return bad("payload: must be a JSON object");
-    std::string event(detail::header(request, "X-Gitlab-Event").value_or(""));
+    std::string event(request.header("X-Gitlab-Event").value_or(""));
     if (const auto* kind = payload->get_object().if_contains("object_kind");
         kind && kind->is_string())
         event = kind->get_string();

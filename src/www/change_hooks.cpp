@@ -33,7 +33,7 @@ io::HttpResponse hook_answer(int status, const std::string& message) {
 // HTTP Basic credentials matching one of www.change_hook_auth's pairs (constant time).
 bool is_authorized(const io::HttpRequest& request, const config::ChangeHookConfig& config) {
     if (config.auth.empty()) return true;
-    const auto header = detail::header(request, "Authorization");
+    const auto header = request.header("Authorization");
     if (!header || header->size() < 6 || !detail::iequals(header->substr(0, 6), "Basic "))
         return false;
     auto decoded = core::base64_decode(header->substr(6));

@@ -366,6 +366,8 @@ TEST_F(RestApiChanges, a_sourcestamp_lists_its_newest_change) {
     EXPECT_EQ(ids(reply), std::vector<std::int64_t>{3});
     EXPECT_EQ(reply.json.at("meta").at("total").as_int64(), 1);
     EXPECT_TRUE(get("sourcestamps/999/changes").json.at("changes").as_array().empty());
+}
+
 TEST_F(RestApiTest, a_crawler_gets_bounded_pages_however_it_pages) {
     RestApi small{context, [] { return std::shared_ptr<const config::MasterConfig>(); },
                   RestOptions{.max_page_size = 3, .max_unpaged_items = 3}};

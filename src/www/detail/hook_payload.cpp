@@ -247,7 +247,7 @@ std::optional<std::string> first(const HookArguments& arguments, std::string_vie
 }
 
 std::string media_type(const io::HttpRequest& request) {
-    std::string type(header(request, "Content-Type").value_or(""));
+    std::string type(request.header("Content-Type").value_or(""));
     type = type.substr(0, type.find(';'));
     while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
         type.pop_back();
