@@ -37,7 +37,21 @@ return {
     --   view = { { builder = "secret-*", roles = { "admins" } } },  -- who sees which builders
     -- },
     -- session_lifetime = 7 * 24 * 3600,  -- seconds a browser login lasts
+    -- Webhooks at /change_hook/<dialect> (not behind the login above). `kiln sendchange`
+    -- posts to base; GitHub and GitLab sign with the secret in secrets/<name>.
+    -- change_hook = {
+    --   base = true,
+    --   github = { secret = k.secret("github-hook"), strict = true },
+    --   gitlab = { secret = k.secret("gitlab-hook") },
+    -- },
+    -- change_hook_auth = { k.secret("change-hook-user") },  -- "user:password": HTTP Basic
   },
+
+  -- Where changes come from besides webhooks: poll a git repository.
+  -- change_sources = {
+  --   k.git_poller{ repourl = "https://git.example.org/app.git", branches = { "main" },
+  --                 pollinterval = 60 },
+  -- },
 
   -- Workers run the builds. The password is read from secrets/local-worker in this
   -- directory (kiln create-master wrote it); start a worker with the same password:
