@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "changes/change_sources.hpp"
 
+#include "changes/git.hpp"
+
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -31,12 +33,12 @@ void ChangeSources::start(const config::GitPollerConfig& config) {
                 std::rethrow_exception(error);
             } catch (const std::exception& failure) {
                 if (!io::is_cancellation(failure))
-                    spdlog::error("gitpoller {} ended: {}", name, failure.what());
+                    spdlog::error("gitpoller {} ended: {}", redact_url(name), failure.what());
             }
         });
     running.tasks->spawn(running.poller->run());
-    spdlog::info("gitpoller {}: polling {} every {} s", config.name, config.repourl,
-                 config.pollinterval);
+    spdlog::info("gitpoller {}: polling {} every {} s", redact_url(config.name),
+                 redact_url(config.repourl), config.pollinterval);
     running_[config.name] = std::move(running);
 }
 

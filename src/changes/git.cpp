@@ -181,6 +181,17 @@ std::vector<std::string> split_nul(std::string_view output) {
     return names;
 }
 
+std::string redact_url(std::string_view url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string_view::npos) return std::string(url);
+    const auto authority_end = url.find('/', scheme + 3);
+    const auto at = url.rfind('@', authority_end);
+    if (at == std::string_view::npos || at < scheme + 3) return std::string(url);
+    const auto colon = url.find(':', scheme + 3);
+    if (colon == std::string_view::npos || colon > at) return std::string(url);  // user only
+    return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+}
+
 std::string url_quote(std::string_view text) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;

@@ -60,6 +60,9 @@ std::optional<CommitDetails> parse_commit(std::string_view output);
 // `git diff-tree -z --name-only` output: NUL-separated names.
 std::vector<std::string> split_nul(std::string_view output);
 
+// A URL fit for logs: a password in it ("https://user:token@host/...") is replaced by "***".
+std::string redact_url(std::string_view url);
+
 // Python's urllib.parse.quote(text, safe=''): what Buildbot names tracking refs after.
 std::string url_quote(std::string_view text);
 

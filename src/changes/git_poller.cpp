@@ -64,8 +64,8 @@ std::vector<std::string> GitPoller::wanted_refs(const std::vector<std::string>& 
             const std::array<boost::json::value, 1> arguments{boost::json::value(ref)};
             auto answer = config_.branch_filter->call(arguments);
             if (!answer) {
-                spdlog::warn("gitpoller {}: the branches function failed for {}: {}", config_.name,
-                             ref, answer.error().message);
+                spdlog::warn("gitpoller {}: the branches function failed for {}: {}",
+                             redact_url(config_.name), ref, answer.error().message);
                 continue;
             }
             if (is_truthy(*answer)) wanted.push_back(ref);
@@ -108,7 +108,7 @@ asio::awaitable<void> GitPoller::prepare() {
         std::filesystem::create_directories(workdir_);
         std::vector<std::string> init{"init", "--bare", "--quiet", "."};
         co_await git(std::move(init), kLocalTimeout);
-        spdlog::info("gitpoller {}: created the work repository {}", config_.name,
+        spdlog::info("gitpoller {}: created the work repository {}", redact_url(config_.name),
                      workdir_.string());
     }
     if (objectid_) co_return;
@@ -155,7 +155,8 @@ asio::awaitable<std::vector<data::Change>> GitPoller::poll() {
         remote_refs.push_back(remote.ref);
     const auto wanted = wanted_refs(remote_refs);
     if (wanted.empty()) {
-        spdlog::warn("gitpoller {}: the remote has none of the wanted branches", config_.name);
+        spdlog::warn("gitpoller {}: the remote has none of the wanted branches",
+                     redact_url(config_.name));
         co_return std::vector<data::Change>{};
     }
 
@@ -186,7 +187,7 @@ asio::awaitable<std::vector<data::Change>> GitPoller::poll() {
         data::ObjectState state(context_);
         co_await state.set(*objectid_, std::string(kStateName), std::move(state_value));
         last_revisions_ = std::move(heads);
-        spdlog::info("gitpoller {}: first poll, remembering {} head(s)", config_.name,
+        spdlog::info("gitpoller {}: first poll, remembering {} head(s)", redact_url(config_.name),
                      last_revisions_.size());
         co_return std::vector<data::Change>{};
     }
@@ -227,7 +228,7 @@ asio::awaitable<std::vector<data::Change>> GitPoller::poll() {
     auto stored = co_await store.add_all(std::move(found), std::move(state_update));
     last_revisions_ = std::move(updated);
     if (!stored.empty())
-        spdlog::info("gitpoller {}: {} new change(s), changeids {}..{}", config_.name,
+        spdlog::info("gitpoller {}: {} new change(s), changeids {}..{}", redact_url(config_.name),
                      stored.size(), stored.front().changeid, stored.back().changeid);
     co_return stored;
 }
@@ -245,7 +246,7 @@ asio::awaitable<void> GitPoller::run() {
             co_await poll();
         } catch (const std::exception& failure) {
             if (io::is_cancellation(failure)) throw;
-            spdlog::warn("gitpoller {}: poll failed: {}", config_.name, failure.what());
+            spdlog::warn("gitpoller {}: poll failed: {}", redact_url(config_.name), failure.what());
         }
     }
 }

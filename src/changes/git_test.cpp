@@ -26,6 +26,11 @@ TEST(GitOutput, parses_listings_commits_and_quotes_urls) {
     EXPECT_EQ(url_quote("https://g/a b.git"), "https%3A%2F%2Fg%2Fa%20b.git");
     EXPECT_EQ(branch_of("refs/heads/main"), "main");
     EXPECT_EQ(branch_of("refs/tags/v1"), "refs/tags/v1");
+    EXPECT_EQ(redact_url("https://bot:t0ken@git.example/a.git"),
+              "https://bot:***@git.example/a.git");
+    EXPECT_EQ(redact_url("https://bot@git.example/a.git"), "https://bot@git.example/a.git");
+    EXPECT_EQ(redact_url("/srv/a@b.git"), "/srv/a@b.git");
+    EXPECT_EQ(redact_url("ssh://git@host:22/x"), "ssh://git@host:22/x");
 }
 
 }  // namespace
