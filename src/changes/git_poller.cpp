@@ -163,8 +163,8 @@ asio::awaitable<std::vector<data::Change>> GitPoller::poll() {
     std::string refspecs;
     for (const auto& ref : wanted)
         refspecs += "+" + ref + ":" + tracking_ref(ref) + "\n";
-    std::vector<std::string> fetch_args{"fetch", "--quiet", "--no-tags", "--stdin",
-                                        config_.repourl};
+    std::vector<std::string> fetch_args{
+        "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--stdin", config_.repourl};
     co_await git_with_input(std::move(fetch_args), std::move(refspecs), kFetchTimeout);
 
     const auto prefix = "refs/buildbot/" + url_quote(config_.repourl) + "/";
