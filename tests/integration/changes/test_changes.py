@@ -19,7 +19,8 @@ through HTTP, the `kiln` CLI and git:
               answered 200 and exactly 1,000 new changes stored.
   poller      the first poll stores no change; two commits become exactly two changes with
               their revision, author and files; a commit made while the master is stopped
-              becomes one change after the restart and nothing is reported twice.
+              becomes one change after the restart, a reconfig that changes the poller
+              restarts it, and nothing is reported twice.
 
 Usage: /usr/bin/python3 test_changes.py --kiln build/dev/app/kiln [--keep] [-v]
 """
@@ -406,8 +407,21 @@ def section_poller(sc):
     time.sleep(2.5)
     revisions = [c['revision'] for c in polled(sc)]
     check(revisions == [one, two, three], f'after a restart: {revisions}')
+
+    # A reconfig that changes the poller restarts it; it still reports nothing twice.
+    with open(os.path.join(m.dir, 'master.lua')) as f:
+        text = f.read()
+    m.write_config(text=text.replace('pollinterval = 1,', 'pollinterval = 2,'))
+    rc, out = m.cli('reconfig', m.dir)
+    check(rc == 0 and 'change source changed: origin' in out, f'reconfig: rc {rc}: {out}')
+    four = sc.commit('four', '4\n', 'Add four')
+    wait_for('the fourth polled change', lambda: len(polled(sc)) >= 4, 30)
+    time.sleep(4.5)
+    revisions = [c['revision'] for c in polled(sc)]
+    check(revisions == [one, two, three, four], f'after a reconfig: {revisions}')
     return '1st poll: none; 2 commits -> 2 changes (revision, author, files, message); ' \
-           'restart: the commit made meanwhile -> 1 change, no duplicates'
+           'restart: the commit made meanwhile -> 1 change; reconfig restarts the poller; ' \
+           'no duplicates'
 
 
 SECTIONS = [('hooks', section_hooks), ('rest', section_rest), ('sendchange', section_sendchange),
