@@ -40,7 +40,21 @@ return {
     -- Requests per client address (over it: 429 with Retry-After). /metrics (Prometheus)
     -- is authorized as a read: k.allow.any{ role = ... } rules apply to it.
     -- rate_limit = { requests_per_second = 20, burst = 100 },
+    -- Webhooks at /change_hook/<dialect> (not behind the login above). `kiln sendchange`
+    -- posts to base; GitHub and GitLab sign with the secret in secrets/<name>.
+    -- change_hook = {
+    --   base = true,
+    --   github = { secret = k.secret("github-hook"), strict = true },
+    --   gitlab = { secret = k.secret("gitlab-hook") },
+    -- },
+    -- change_hook_auth = { k.secret("change-hook-user") },  -- "user:password": HTTP Basic
   },
+
+  -- Where changes come from besides webhooks: poll a git repository.
+  -- change_sources = {
+  --   k.git_poller{ repourl = "https://git.example.org/app.git", branches = { "main" },
+  --                 pollinterval = 60 },
+  -- },
 
   -- Workers run the builds. The password is read from secrets/local-worker in this
   -- directory (kiln create-master wrote it); start a worker with the same password:

@@ -2,6 +2,7 @@
 #include "master/master.hpp"
 
 #include "bus/bus.hpp"
+#include "changes/change_sources.hpp"
 #include "data/builders.hpp"
 #include "data/builds.hpp"
 #include "data/buildsets.hpp"
@@ -155,6 +156,7 @@ struct Master::State {
     std::unique_ptr<process::WorkerListener> listener;
     std::unique_ptr<www::Control> control;
     std::unique_ptr<www::WwwService> www;
+    std::unique_ptr<changes::ChangeSources> change_sources;
     std::vector<bus::Subscription> subscriptions;
     std::map<std::string, data::Id, std::less<>> builder_ids;
     std::map<std::string, data::Id, std::less<>> worker_ids;
@@ -391,6 +393,9 @@ asio::awaitable<void> Master::run() {
         spdlog::info("master {} serving the web UI and API on port {}", s.masterid, s.www->port());
         s.tasks.spawn(s.www->run());
     }
+    s.change_sources =
+        std::make_unique<changes::ChangeSources>(s.executor, s.context, s.config.master_dir);
+    s.change_sources->configure(s.config.git_pollers);
     s.tasks.spawn(s.distributor.run());
     s.tasks.spawn(s.heartbeat());
 
@@ -415,6 +420,7 @@ asio::awaitable<void> Master::run() {
         if (s.distributor.running_count() > 0) s.distributor.stop_all("master shutdown", true);
     }
     co_await s.distributor.wait_idle();
+    co_await s.change_sources->stop();
     s.listener->stop();
     if (s.www) s.www->stop();
     s.tasks.cancel();
@@ -514,10 +520,15 @@ asio::awaitable<core::Expected<std::vector<std::string>>> Master::reconfig() {
         changes.push_back("www auth changed (www.auth, www.authz, www.session_lifetime)");
     if (!(s.config.www_rate_limit == next.www_rate_limit))
         changes.push_back("www rate limit changed (www.rate_limit)");
+    if (!(s.config.change_hook == next.change_hook))
+        changes.push_back("www change hooks changed (www.change_hook, www.change_hook_auth)");
 
     co_await s.apply(next);
     s.config = std::move(next);
     if (s.www) s.www->reconfigure();
+    if (s.change_sources)
+        for (auto& change : s.change_sources->configure(s.config.git_pollers))
+            changes.push_back(std::move(change));
     if (new_listener) {
         s.listener->stop();
         s.listener = std::move(new_listener);
