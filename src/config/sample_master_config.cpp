@@ -91,6 +91,10 @@ return {
         k.bool_parameter{ name = "skip_reason", label = "Skip the reason step", default = false },
       },
     },
+    -- Every night at 03:00 (local time); `enable` in the web UI or API turns it off.
+    -- k.nightly{ name = "nightly", builders = { "demo" }, hour = 3, minute = 0 },
+    -- With a change source: a build once main has been quiet for 60 s.
+    -- k.single_branch{ name = "main", builders = { "demo" }, branch = "main", tree_stable_timer = 60 },
   },
 }
 )lua";

@@ -198,6 +198,60 @@ TEST_F(Stores, a_config_stores_builders_and_workers_in_one_step_and_a_reconfig_r
     EXPECT_TRUE(saw("builders/" + std::to_string(first.builder_ids.at("a")) + "/stopped"));
 }
 
+TEST_F(Stores, a_collapsed_request_completes_skipped_and_names_the_build_that_covered_it) {
+    const auto masterid = run(masters.find_or_create("host:/m"));
+    const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");
+    const auto workerid = run(workers.configure(masterid, {{"w", {builderid}}})).at("w");
+    NewBuildset spec;
+    spec.builderids = {builderid};
+    spec.sourcestamps = {SourceStampSpec{"main", "abc", "repo", "", ""}};
+    spec.properties.set("suite", "unit", "Scheduler");
+    const auto older = run(buildsets.add(spec));
+    const auto newer = run(buildsets.add(spec));
+    const auto old_brid = older.request_by_builder.at(builderid);
+    const auto new_brid = newer.request_by_builder.at(builderid);
+    auto infos = run(buildsets.collapse_info({older.bsid, newer.bsid}));
+    ASSERT_EQ(infos.size(), 2u);
+    EXPECT_EQ(infos.at(older.bsid).sourcestamps.at(0).revision, "abc");
+    EXPECT_TRUE(infos.at(older.bsid).ssids_with_changes.empty());
+    EXPECT_EQ(infos.at(older.bsid).properties.find("suite")->source, "Scheduler");
+
+    ASSERT_TRUE(run(buildsets.claim({new_brid, old_brid}, masterid)));
+    auto build = run(builds.add(builderid, new_brid, workerid, masterid, {}, "starting"));
+    run(buildsets.complete_collapsed({old_brid}, build.buildid));
+    auto request = *run(buildsets.get_request(old_brid));
+    EXPECT_TRUE(request.complete);
+    EXPECT_EQ(request.results, static_cast<int>(core::Results::skipped));
+    EXPECT_EQ(run(buildsets.covering_build(old_brid)), build.buildid);
+    EXPECT_EQ(run(buildsets.covering_build(new_brid)), std::nullopt);
+    EXPECT_TRUE(run(buildsets.get(older.bsid))->complete) << "its only request is done";
+    EXPECT_TRUE(saw("buildsets/" + std::to_string(older.bsid) + "/complete"));
+}
+
+TEST_F(Stores, wait_complete_returns_when_the_buildset_completes) {
+    const auto masterid = run(masters.find_or_create("host:/m"));
+    const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");
+    NewBuildset spec;
+    spec.builderids = {builderid};
+    const auto added = run(buildsets.add(spec));
+    const auto brid = added.request_by_builder.at(builderid);
+    auto waiting = asio::co_spawn(io, buildsets.wait_complete(added.bsid), asio::use_future);
+    io.restart();
+    io.run_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(waiting.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+    // Completed while the waiter waits (one io.run() for both: the waiter holds the loop).
+    auto finish = [](Buildsets& store, Id request, Id master) -> asio::awaitable<void> {
+        std::vector<Id> brids{request};
+        co_await store.claim(brids, master);
+        co_await store.complete(brids, static_cast<int>(core::Results::failure));
+    };
+    run(finish(buildsets, brid, masterid));
+    auto buildset = waiting.get();
+    EXPECT_TRUE(buildset.complete);
+    EXPECT_EQ(buildset.results, static_cast<int>(core::Results::failure));
+    EXPECT_EQ(run(buildsets.wait_complete(added.bsid)).bsid, added.bsid) << "already complete";
+}
+
 TEST_F(Stores, identical_sourcestamps_share_one_row) {
     SourceStampSpec a{"main", "abc", "repo", "", ""};
     EXPECT_EQ(sourcestamp_hash(a, std::nullopt), sourcestamp_hash(a, std::nullopt));
