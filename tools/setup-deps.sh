@@ -12,7 +12,7 @@ packages=(
     liblua5.4-dev libzstd-dev libsodium-dev libsqlite3-dev libpq-dev
     buildbot buildbot-worker python3-msgpack procps psmisc zstd
 )
-if [ "${KILN_WITH_BENCH:-0}" = 1 ]; then packages+=(wrk hyperfine); fi
+if [ "${KILN_WITH_BENCH:-0}" = 1 ]; then packages+=(wrk hyperfine curl); fi
 
 missing=()
 for p in "${packages[@]}"; do
