@@ -12,7 +12,7 @@ packages=(
     liblua5.4-dev libzstd-dev libsodium-dev libsqlite3-dev libpq-dev
     buildbot buildbot-worker python3-msgpack procps psmisc zstd
 )
-if [ "${KILN_WITH_BENCH:-0}" = 1 ]; then packages+=(wrk hyperfine); fi
+if [ "${KILN_WITH_BENCH:-0}" = 1 ]; then packages+=(wrk hyperfine curl); fi
 # The web UI's end-to-end tests drive Debian's Chromium (through playwright-core).
 if [ "${KILN_WITH_BROWSER:-0}" = 1 ]; then packages+=(chromium); fi
 # Node.js and npm build the web UI; a node already on PATH (e.g. 20.x) is kept.

@@ -23,14 +23,15 @@ boost::json::object Master::to_json() const {
         {"masterid", masterid}, {"name", name}, {"active", active}, {"last_active", last_active}};
 }
 
-boost::json::object Builder::to_json() const {
-    boost::json::array tag_list(tags.begin(), tags.end());
-    boost::json::array master_list(masterids.begin(), masterids.end());
-    return {{"builderid", builderid},
-            {"name", name},
-            {"masterids", std::move(master_list)},
-            {"description", optional_json(description)},
-            {"tags", std::move(tag_list)}};
+boost::json::object Builder::to_json(boost::json::storage_ptr storage) const {
+    boost::json::array tag_list(tags.begin(), tags.end(), storage);
+    boost::json::array master_list(masterids.begin(), masterids.end(), storage);
+    return boost::json::object({{"builderid", builderid},
+                                {"description", optional_json(description)},
+                                {"masterids", std::move(master_list)},
+                                {"name", name},
+                                {"tags", std::move(tag_list)}},
+                               std::move(storage));
 }
 
 boost::json::object Worker::to_json() const {
@@ -98,57 +99,67 @@ boost::json::object Buildset::to_json() const {
             {"parent_relationship", optional_json(parent_relationship)}};
 }
 
-boost::json::object BuildRequest::to_json() const {
-    return {{"buildrequestid", buildrequestid},
-            {"buildsetid", buildsetid},
-            {"builderid", builderid},
-            {"priority", priority},
-            {"claimed", claimed},
-            {"claimed_at", optional_json(claimed_at)},
-            {"claimed_by_masterid", optional_json(claimed_by_masterid)},
-            {"complete", complete},
-            {"results", results},
-            {"submitted_at", submitted_at},
-            {"complete_at", optional_json(complete_at)},
-            {"waited_for", waited_for},
-            {"properties", nullptr}};
+// Keys in sorted order: the REST API writes them sorted, and sorted input sorts fastest.
+boost::json::object BuildRequest::to_json(boost::json::storage_ptr storage) const {
+    return boost::json::object({{"builderid", builderid},
+                                {"buildrequestid", buildrequestid},
+                                {"buildsetid", buildsetid},
+                                {"claimed", claimed},
+                                {"claimed_at", optional_json(claimed_at)},
+                                {"claimed_by_masterid", optional_json(claimed_by_masterid)},
+                                {"complete", complete},
+                                {"complete_at", optional_json(complete_at)},
+                                {"priority", priority},
+                                {"properties", nullptr},
+                                {"results", results},
+                                {"submitted_at", submitted_at},
+                                {"waited_for", waited_for}},
+                               std::move(storage));
 }
 
-boost::json::object Build::to_json() const {
-    return {{"buildid", buildid},
-            {"number", number},
-            {"builderid", builderid},
-            {"buildrequestid", buildrequestid},
-            {"workerid", optional_json(workerid)},
-            {"masterid", masterid},
-            {"started_at", started_at},
-            {"complete", complete_at.has_value()},
-            {"complete_at", optional_json(complete_at)},
-            {"results", optional_json(results)},
-            {"state_string", state_string},
-            {"properties", boost::json::object{}}};
+boost::json::object Build::to_json(boost::json::storage_ptr storage) const {
+    return boost::json::object({{"builderid", builderid},
+                                {"buildid", buildid},
+                                {"buildrequestid", buildrequestid},
+                                {"complete", complete_at.has_value()},
+                                {"complete_at", optional_json(complete_at)},
+                                {"masterid", masterid},
+                                {"number", number},
+                                {"properties", boost::json::object{}},
+                                {"results", optional_json(results)},
+                                {"started_at", started_at},
+                                {"state_string", state_string},
+                                {"workerid", optional_json(workerid)}},
+                               std::move(storage));
 }
 
-boost::json::object Step::to_json() const {
-    boost::json::array url_list;
+boost::json::object Step::to_json(boost::json::storage_ptr storage) const {
+    boost::json::array url_list(storage);
     for (const auto& url : urls)
         url_list.push_back(boost::json::object{{"name", url.name}, {"url", url.url}});
-    return {{"stepid", stepid},
-            {"number", number},
-            {"name", name},
-            {"buildid", buildid},
-            {"started_at", optional_json(started_at)},
-            {"complete", complete_at.has_value()},
-            {"complete_at", optional_json(complete_at)},
-            {"results", optional_json(results)},
-            {"state_string", state_string},
-            {"urls", std::move(url_list)},
-            {"hidden", hidden}};
+    return boost::json::object({{"buildid", buildid},
+                                {"complete", complete_at.has_value()},
+                                {"complete_at", optional_json(complete_at)},
+                                {"hidden", hidden},
+                                {"name", name},
+                                {"number", number},
+                                {"results", optional_json(results)},
+                                {"started_at", optional_json(started_at)},
+                                {"state_string", state_string},
+                                {"stepid", stepid},
+                                {"urls", std::move(url_list)}},
+                               std::move(storage));
 }
 
-boost::json::object Log::to_json() const {
-    return {{"logid", logid},       {"name", name},           {"slug", slug}, {"stepid", stepid},
-            {"complete", complete}, {"num_lines", num_lines}, {"type", type}};
+boost::json::object Log::to_json(boost::json::storage_ptr storage) const {
+    return boost::json::object({{"complete", complete},
+                                {"logid", logid},
+                                {"name", name},
+                                {"num_lines", num_lines},
+                                {"slug", slug},
+                                {"stepid", stepid},
+                                {"type", type}},
+                               std::move(storage));
 }
 
 std::string force_identifier(std::string_view name, std::size_t max_length) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The resources data/ stores and announces, with the JSON shapes of Buildbot's REST API v2
-// (../shared/specs/rest-api.md §5). Times are epoch seconds.
+// (../shared/specs/rest-api.md §5). Times are epoch seconds. A to_json() taking a storage
+// allocates the object there (the REST API builds a whole answer in one monotonic arena).
 #pragma once
 
 #include "core/properties.hpp"
@@ -31,7 +32,7 @@ struct Builder {
     std::optional<std::string> description;
     std::vector<std::string> tags;
     std::vector<Id> masterids;
-    boost::json::object to_json() const;
+    boost::json::object to_json(boost::json::storage_ptr storage = {}) const;
 };
 
 struct Worker {
@@ -105,7 +106,7 @@ struct BuildRequest {
     Epoch submitted_at = 0;
     std::optional<Epoch> complete_at;
     bool waited_for = false;
-    boost::json::object to_json() const;  // properties: null
+    boost::json::object to_json(boost::json::storage_ptr storage = {}) const;  // properties: null
 };
 
 struct Build {
@@ -119,7 +120,7 @@ struct Build {
     std::optional<Epoch> complete_at;
     std::optional<int> results;
     std::string state_string;
-    boost::json::object to_json() const;  // properties: {}
+    boost::json::object to_json(boost::json::storage_ptr storage = {}) const;  // properties: {}
 };
 
 struct StepUrl {
@@ -139,7 +140,7 @@ struct Step {
     std::string state_string;
     std::vector<StepUrl> urls;
     bool hidden = false;
-    boost::json::object to_json() const;
+    boost::json::object to_json(boost::json::storage_ptr storage = {}) const;
 };
 
 struct Log {
@@ -150,7 +151,7 @@ struct Log {
     bool complete = false;
     std::int64_t num_lines = 0;
     std::string type;  // "s" stdio, "t" text, "h" html, "d" deleted
-    boost::json::object to_json() const;
+    boost::json::object to_json(boost::json::storage_ptr storage = {}) const;
 };
 
 // A name made into an identifier of at most max_length characters: every character

@@ -327,11 +327,34 @@ asio::awaitable<QueryResult<Buildset>> Queries::buildsets(Query query) {
 }
 
 asio::awaitable<std::vector<Builder>> Queries::builders() {
+    // Three queries for all builders, not two more per builder (what read_builder does).
     auto work = [](db::Connection& c) {
         std::vector<Builder> builders;
-        for (const auto& row :
-             c.query_all("SELECT id, name, description FROM builders ORDER BY id"))
-            builders.push_back(detail::read_builder(c, row));
+        std::map<Id, std::size_t> index;
+        c.query("SELECT id, name, description FROM builders ORDER BY id", {},
+                [&](const db::Row& row) {
+                    Builder builder;
+                    builder.builderid = row.integer(0);
+                    builder.name = row.text(1);
+                    builder.description = row.optional_text(2);
+                    index.emplace(builder.builderid, builders.size());
+                    builders.push_back(std::move(builder));
+                });
+        auto builder_of = [&](Id builderid) -> Builder* {
+            auto found = index.find(builderid);
+            return found == index.end() ? nullptr : &builders[found->second];
+        };
+        c.query("SELECT builders_tags.builderid, tags.name FROM builders_tags JOIN tags ON "
+                "builders_tags.tagid = tags.id ORDER BY builders_tags.builderid, tags.name",
+                {}, [&](const db::Row& row) {
+                    if (auto* builder = builder_of(row.integer(0)))
+                        builder->tags.push_back(row.text(1));
+                });
+        c.query("SELECT builderid, masterid FROM builder_masters ORDER BY builderid, masterid", {},
+                [&](const db::Row& row) {
+                    if (auto* builder = builder_of(row.integer(0)))
+                        builder->masterids.push_back(row.integer(1));
+                });
         return builders;
     };
     co_return co_await context_.db.read(std::move(work));

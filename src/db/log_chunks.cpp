@@ -206,12 +206,22 @@ void read_log_lines(Connection& connection, std::int64_t logid, std::int64_t fir
                     const std::function<void(std::string_view line_block)>& sink) {
     if (first_line < 0) throw std::invalid_argument("first_line must not be negative");
     if (last_line < first_line) return;
-    const std::array<Field, 3> params{logid, last_line, first_line};
+    // Where the chunk holding first_line starts (one index probe), so that the scan reads the
+    // chunks of the range only. "first_line <= last AND last_line >= first" alone walks the
+    // first_line index from the log's start: reading a long log piece by piece (raw
+    // downloads) then read every earlier chunk again for each piece.
+    const std::array<Field, 2> start_params{logid, first_line};
+    const auto first_chunk = connection.query_one(
+        "SELECT MAX(first_line) FROM logchunks WHERE logid = ? AND first_line <= ?", start_params);
+    const std::int64_t scan_from =
+        first_chunk && !first_chunk->is_null(0) ? first_chunk->integer(0) : first_line;
+    const std::array<Field, 4> params{logid, scan_from, last_line, first_line};
     std::int64_t next_line = first_line;
     std::string block;
     connection.query(
         "SELECT first_line, last_line, content, compressed FROM logchunks "
-        "WHERE logid = ? AND first_line <= ? AND last_line >= ? ORDER BY first_line",
+        "WHERE logid = ? AND first_line >= ? AND first_line <= ? AND last_line >= ? "
+        "ORDER BY first_line",
         params, [&](const Row& row) {
             const std::int64_t chunk_first = row.integer(0);
             const std::int64_t chunk_last = row.integer(1);

@@ -42,7 +42,8 @@ LogAppendResult append_log_lines(Connection& connection, std::int64_t logid, std
 
 // Calls sink with the lines first_line..last_line (inclusive, 0-based) of log logid, each
 // followed by '\n', in order, one block per stored chunk; lines beyond the end of the log
-// are simply absent. Only one chunk is decompressed in memory at a time. Reads raw and zstd
+// are simply absent. Only the chunks holding the range are read (two index lookups, however
+// long the log), and one chunk is decompressed in memory at a time. Reads raw and zstd
 // chunks; other compressions (Buildbot's gzip, bzip2, lz4) throw DatabaseError.
 void read_log_lines(Connection& connection, std::int64_t logid, std::int64_t first_line,
                     std::int64_t last_line,

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 namespace kiln::www {
@@ -12,8 +14,16 @@ namespace kiln::www {
 enum class JsonStyle { compact, pretty };
 
 std::string to_sorted_json(const boost::json::value& value, JsonStyle style = JsonStyle::compact);
+// The same for an object or an array, without first copying it into a json::value (which the
+// conversion to `const value&` would do: a whole response body).
+std::string to_sorted_json(const boost::json::object& object, JsonStyle style = JsonStyle::compact);
+std::string to_sorted_json(const boost::json::array& array, JsonStyle style = JsonStyle::compact);
 // Appends to out (streams build a body piece by piece).
 void append_sorted_json(std::string& out, const boost::json::value& value, JsonStyle style,
+                        int depth = 0);
+void append_sorted_json(std::string& out, const boost::json::object& object, JsonStyle style,
+                        int depth = 0);
+void append_sorted_json(std::string& out, const boost::json::array& array, JsonStyle style,
                         int depth = 0);
 
 }  // namespace kiln::www

@@ -308,7 +308,7 @@ std::int64_t apply_in_memory(std::vector<boost::json::object>& items, const Resu
 
 void select_fields(boost::json::object& item, const std::vector<std::string>& fields) {
     if (fields.empty()) return;
-    boost::json::object selected;
+    boost::json::object selected(item.storage());
     for (const auto& field : fields)
         if (auto* value = item.if_contains(field)) selected[field] = std::move(*value);
     item = std::move(selected);
