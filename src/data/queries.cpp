@@ -309,11 +309,24 @@ asio::awaitable<QueryResult<BuildRequest>> Queries::buildrequests(Query query) {
     co_return co_await context_.db.read(std::move(work));
 }
 
-asio::awaitable<QueryResult<Buildset>> Queries::buildsets(Query query) {
-    auto work = [query = std::move(query)](db::Connection& c) {
-        auto ids = run_query<Id>(c, "SELECT id FROM buildsets", "FROM buildsets", query,
-                                 buildset_columns(), " ORDER BY id",
-                                 [](const db::Row& row) { return row.integer(0); });
+asio::awaitable<QueryResult<Buildset>> Queries::buildsets(Query query,
+                                                          std::vector<Id> hidden_builderids) {
+    std::string visible_where;
+    std::vector<db::Field> visible_params;
+    if (!hidden_builderids.empty()) {
+        visible_where = "id IN (SELECT buildsetid FROM buildrequests WHERE builderid NOT IN (";
+        for (std::size_t i = 0; i < hidden_builderids.size(); ++i) {
+            visible_where += i == 0 ? "?" : ", ?";
+            visible_params.emplace_back(hidden_builderids[i]);
+        }
+        visible_where += "))";
+    }
+    auto work = [query = std::move(query), visible_where = std::move(visible_where),
+                 visible_params = std::move(visible_params)](db::Connection& c) {
+        auto ids = run_query<Id>(
+            c, "SELECT id FROM buildsets", "FROM buildsets", query, buildset_columns(),
+            " ORDER BY id", [](const db::Row& row) { return row.integer(0); }, visible_where,
+            visible_params);
         QueryResult<Buildset> result;
         result.total = ids.total;
         result.is_complete = ids.is_complete;

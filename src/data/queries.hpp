@@ -40,8 +40,11 @@ public:
     // submitted_at, complete_at, waited_for, claimed_at, claimed_by_masterid; claimed.
     boost::asio::awaitable<QueryResult<BuildRequest>> buildrequests(Query query);
     // Fields: bsid, external_idstring, reason, submitted_at, complete, complete_at, results,
-    // parent_buildid, parent_relationship.
-    boost::asio::awaitable<QueryResult<Buildset>> buildsets(Query query);
+    // parent_buildid, parent_relationship. With `hidden_builderids`, only buildsets with a
+    // request for another builder (what a restricted reader may see), filtered in SQL so that
+    // paging and the total stay right.
+    boost::asio::awaitable<QueryResult<Buildset>> buildsets(Query query,
+                                                            std::vector<Id> hidden_builderids = {});
 
     // Builds of the buildsets that contain the change's sourcestamp; fields as builds().
     boost::asio::awaitable<QueryResult<Build>> builds_of_change(Id changeid, Query query);

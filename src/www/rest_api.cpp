@@ -607,19 +607,12 @@ struct RestApi::Impl {
     }
 
     asio::awaitable<Result> buildsets_collection(Call& call) {
-        auto query = sql_query(call);
-        auto result = co_await queries.buildsets(std::move(query));
+        co_await ensure_hidden(call);
+        std::vector<Id> hidden(call.hidden->begin(), call.hidden->end());
+        auto result = co_await queries.buildsets(sql_query(call), std::move(hidden));
         if (auto checked = check_read(result); !checked) co_return checked.error();
-        Items items;
-        for (const auto& buildset : result.items) {
-            if (call.visibility.is_restricted()) {
-                auto visible = co_await visible_buildset(call, buildset.bsid);
-                if (!visible) continue;
-            }
-            items.push_back(buildset.to_json());
-        }
-        Answer answer = collection(std::move(items));
-        answer.is_paged = result.is_complete && !call.visibility.is_restricted();
+        Answer answer = collection(to_items(result.items, call.storage));
+        answer.is_paged = result.is_complete;
         answer.total = result.total;
         co_return answer;
     }

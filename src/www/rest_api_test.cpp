@@ -237,6 +237,21 @@ TEST_F(RestApiTest, a_hidden_builder_is_absent_from_lists_entities_and_counts) {
     EXPECT_EQ(get("builds/4").status, 200);
 }
 
+TEST_F(RestApiTest, a_restricted_reader_pages_buildsets_once_with_the_visible_total) {
+    // Buildsets 1-3 are app's, 4 is secret's; 5 (app) comes after the hidden one.
+    add_build(app, 0, false);
+    Visibility visibility{[](std::string_view name) { return name != "secret"; }};
+    auto page = get("buildsets", "order=bsid&limit=2&offset=2", visibility);
+    ASSERT_EQ(page.status, 200) << page.body;
+    const auto& list = page.json.at("buildsets").as_array();
+    ASSERT_EQ(list.size(), 2u) << page.body;
+    EXPECT_EQ(list[0].at("bsid").as_int64(), 3);
+    EXPECT_EQ(list[1].at("bsid").as_int64(), 5);
+    EXPECT_EQ(page.json.at("meta").at("total").as_int64(), 4);
+    EXPECT_EQ(
+        get("buildsets", "order=bsid&limit=2&offset=2").json.at("meta").at("total").as_int64(), 5);
+}
+
 TEST_F(RestApiTest, the_spec_lists_every_pattern_with_its_type) {
     auto reply = get("application.spec");
     ASSERT_EQ(reply.status, 200);

@@ -253,7 +253,12 @@ struct WwwService::Impl {
         request.path = check.path;
         if (!check.builder.empty()) request.builders.push_back(check.builder);
         request.owner = check.owner;
-        return current_authorizer().check(user, request);
+        auto& authz = current_authorizer();
+        // A builder the caller may not see does not exist for them: 404, not 403 (which
+        // would confirm that it exists).
+        if (!check.builder.empty() && !authz.may_view_builder(user, check.builder))
+            return core::fail(core::ErrorKind::not_found, "not found");
+        return authz.check(user, request);
     }
 
     // Who sent the request (an error: bad credentials, or too many password checks).
