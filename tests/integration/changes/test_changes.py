@@ -37,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.parse
 
 sys.dont_write_bytecode = True
@@ -74,23 +73,9 @@ return {
 '''
 
 
-class Failure(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
-
-
-def wait_for(what, predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise Failure(f'timed out waiting for {what}')
+Failure = rm.Failure
+check = rm.check
+wait_for = rm.wait_for
 
 
 def load_sample(name):
@@ -435,26 +420,7 @@ def main():
     parser.add_argument('-v', action='store_true')
     args = parser.parse_args()
     rm.enable_subreaper()
-    sc = Scenario(args)
-    passed = failed = 0
-    try:
-        sc.start()
-        for name, section in SECTIONS:
-            try:
-                detail = section(sc)
-                print(f'PASS {name}: {detail}', flush=True)
-                passed += 1
-            except Exception as e:  # one section's failure is reported, the others still run
-                print(f'FAIL {name}: {e}', flush=True)
-                if args.v or not isinstance(e, Failure):
-                    traceback.print_exc()
-                failed += 1
-    finally:
-        sc.stop()
-        rm.final_cleanup()
-    print(f'{passed} passed, {failed} failed')
-    return 1 if failed else 0
-
+    return rm.run_sections(Scenario(args), SECTIONS, args.v)
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import zlib
 
 PYTHON = '/usr/bin/python3'
@@ -55,6 +56,57 @@ class HarnessError(Exception):
 
 def log(*args):
     print(time.strftime('%H:%M:%S'), *args, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# checks and sections, shared by the integration tests
+# ---------------------------------------------------------------------------------------------
+class Failure(Exception):
+    """A check that did not hold: reported as its message, without a traceback."""
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def wait_for(what, predicate, timeout=60, interval=0.1):
+    """The first truthy value of predicate(), polled until `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        sleep(interval)
+    raise Failure(f'timed out waiting for {what}')
+
+
+def run_sections(scenario, sections, verbose=False):
+    """Starts `scenario`, runs each (name, function(scenario)) of `sections` and prints one
+    PASS or FAIL line for each (a failing section does not stop the next ones), stops the
+    scenario and every process left, prints `N passed, M failed` and returns the exit code."""
+    passed = failed = 0
+    try:
+        scenario.start()
+        for name, section in sections:
+            try:
+                detail = section(scenario)
+                print(f'PASS {name}: {detail}', flush=True)
+                passed += 1
+            except Exception as e:  # one section's failure is reported, the others still run
+                print(f'FAIL {name}: {e}', flush=True)
+                if verbose or not isinstance(e, Failure):
+                    traceback.print_exc()
+                failed += 1
+    except Exception as e:  # the set-up itself failed: nothing ran
+        print(f'FAIL setup: {e}', flush=True)
+        traceback.print_exc()
+        failed += 1
+    finally:
+        scenario.stop()
+        final_cleanup()
+    print(f'{passed} passed, {failed} failed', flush=True)
+    return 1 if failed else 0
 
 
 # ---------------------------------------------------------------------------------------------

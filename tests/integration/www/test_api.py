@@ -33,8 +33,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
-import traceback
 import urllib.error
 import urllib.request
 
@@ -80,13 +78,8 @@ ALLOWED_DIFFERENCES = {
 }
 
 
-class Failure(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
+Failure = rm.Failure
+check = rm.check
 
 
 class Api:
@@ -126,13 +119,7 @@ class Api:
 
 
 def wait_for(what, predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        rm.sleep(0.2)
-    raise Failure(f'timed out waiting for {what}')
+    return rm.wait_for(what, predicate, timeout, interval=0.2)
 
 
 def json_type(value):
@@ -647,26 +634,7 @@ def main():
     parser.add_argument('-v', action='store_true')
     args = parser.parse_args()
     rm.enable_subreaper()
-    sc = Scenario(args)
-    passed = failed = 0
-    try:
-        sc.start()
-        for name, section in SECTIONS:
-            try:
-                detail = section(sc)
-                print(f'PASS {name}: {detail}', flush=True)
-                passed += 1
-            except Exception as e:  # one section's failure is reported, the others still run
-                print(f'FAIL {name}: {e}', flush=True)
-                if args.v or not isinstance(e, Failure):
-                    traceback.print_exc()
-                failed += 1
-    finally:
-        sc.stop()
-        rm.final_cleanup()
-    print(f'{passed} passed, {failed} failed')
-    return 1 if failed else 0
-
+    return rm.run_sections(Scenario(args), SECTIONS, args.v)
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -27,8 +27,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import traceback
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,7 +35,7 @@ sys.path.insert(0, os.path.join(HERE, '..', 'master'))
 sys.path.insert(0, HERE)
 import refmaster as rm  # noqa: E402
 import test_master as tm  # noqa: E402
-from test_api import Api, Failure, WebSocket, basic, check, wait_for  # noqa: E402
+from test_api import Api, WebSocket, basic, check, wait_for  # noqa: E402
 
 HOST = rm.HOST
 log = rm.log
@@ -407,26 +405,12 @@ def main():
     args = parser.parse_args()
     rm.enable_subreaper()
     matrix = Matrix(args)
-    passed = failed = 0
-    try:
-        matrix.start()
-        for name in ('force', 'cancel', 'stop_and_rebuild', 'owner', 'admin_actions', 'reads',
-                     'live', 'shutdown'):
-            try:
-                detail = getattr(matrix, f'check_{name}')()
-                print(f'PASS {name}: {detail}', flush=True)
-                passed += 1
-            except Exception as e:  # one part's failure is reported, the others still run
-                print(f'FAIL {name}: {e}', flush=True)
-                if args.v or not isinstance(e, Failure):
-                    traceback.print_exc()
-                failed += 1
-    finally:
-        matrix.stop()
-        rm.final_cleanup()
-    print(f'{passed} passed, {failed} failed ({matrix.cells} matrix cells checked)')
-    return 1 if failed else 0
-
+    parts = [(name, getattr(Matrix, f'check_{name}'))
+             for name in ('force', 'cancel', 'stop_and_rebuild', 'owner', 'admin_actions',
+                          'reads', 'live', 'shutdown')]
+    code = rm.run_sections(matrix, parts, args.v)
+    print(f'{matrix.cells} matrix cells checked')
+    return code
 
 if __name__ == '__main__':
     sys.exit(main())
