@@ -234,30 +234,33 @@ def main(argv=None):
             ('real', 'connect_s', f'{args.real} kiln-worker processes: all connected, s'),
             ('real', 'master_cpu_s', f'{args.real} workers: master CPU s while connecting'),
             ('real', 'rss_mb', f'{args.real} workers connected: master RSS, MB')]
-    summary = {'args': vars(args), 'time': time.strftime('%Y-%m-%dT%H:%M:%S'),
-               'load_avg': os.getloadavg(), 'results': results, 'table': []}
-    print(f'| metric | Buildbot 3.7 (min / median) | Kiln (min / median) | ratio (median) |')
+    summary = {}
+    print('| metric | Buildbot 3.7 (min / median) | Kiln (min / median) | Kiln advantage (median) |')
     print('|---|---|---|---|')
     for workload, key, label in rows:
         s = {k: mb.stats([r[key] for r in results[k][workload]]) for k in kinds}
         kiln_s, bb_s = s.get('kiln'), s.get('buildbot')
-        ratio = (bb_s['median'] / kiln_s['median']
+        ratio = (bb_s['median'] / kiln_s['median']  # every metric here is a cost
                  if kiln_s and bb_s and kiln_s['median'] and bb_s['median'] else None)
+        summary[f'{workload}.{key}'] = dict(s, kiln_advantage=ratio, label=label)
         cell = (lambda x: f'{mb.fmt(x["min"])} / {mb.fmt(x["median"])}' if x else '-')
         print(f'| {label} | {cell(bb_s)} | {cell(kiln_s)} | '
-              f'{"**" + mb.fmt(ratio, 1) + "×**" if ratio else "-"} |')
-        summary['table'].append({'metric': label, 'buildbot': bb_s, 'kiln': kiln_s, 'ratio': ratio})
+              f'{mb.fmt(ratio, 1) + "×" if ratio else "-"} |')
     if 'kiln' in kinds and results['kiln']['simulated']:
         for key, label in (('connect_s', 'all connected, s'), ('master_cpu_s', 'master CPU s'),
-                           ('rss_mb', 'master RSS, MB'), ('rss_per_worker_kb', 'master RSS per worker, kB')):
+                           ('rss_mb', 'master RSS, MB'),
+                           ('rss_per_worker_kb', 'master RSS per worker, kB')):
             s = mb.stats([r[key] for r in results['kiln']['simulated']])
-            print(f'| {args.simulated} simulated workers (Kiln only): {label} | - | '
-                  f'{mb.fmt(s["min"])} / {mb.fmt(s["median"])} | - |')
-            summary['table'].append({'metric': f'{args.simulated} simulated: {label}', 'kiln': s})
+            label = f'{args.simulated} simulated workers (Kiln only): {label}'
+            summary[f'simulated.{key}'] = {'kiln': s, 'kiln_advantage': None, 'label': label}
+            print(f'| {label} | - | {mb.fmt(s["min"])} / {mb.fmt(s["median"])} | - |')
     out = args.out or os.path.join(HERE, 'results', f'workers-{time.strftime("%Y%m%d-%H%M%S")}.json')
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, 'w') as f:
-        json.dump(summary, f, indent=1)
+        json.dump({'config': {'masters': kinds, 'repeat': args.repeat, 'real': args.real,
+                              'simulated': args.simulated, 'argv': sys.argv,
+                              'load_avg': os.getloadavg()},
+                   'runs': results, 'summary': summary}, f, indent=1)
     log(f'results: {out}')
     return 0
 

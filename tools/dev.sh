@@ -5,6 +5,7 @@
 #   tools/dev.sh build [PRESET]
 #   tools/dev.sh web    build the web UI only (web/dist)
 #   tools/dev.sh web-test   build the web UI and run its checks and tests (uses build/dev)
+#   tools/dev.sh bench [--quick] [--docs]   every benchmark, Kiln vs Buildbot 3.7 (bench/run.py)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,8 +72,14 @@ web-test)
     build_web
     test_web
     ;;
+bench)
+    # Buildbot 3.7, buildbot-worker, wrk and Chromium come with KILN_WITH_BENCH/BROWSER.
+    KILN_WITH_BENCH=1 KILN_WITH_BROWSER=1 build release
+    build_web
+    exec /usr/bin/python3 "$root/bench/run.py" --build "$root/build/release" "${@:2}"
+    ;;
 *)
-    echo "usage: tools/dev.sh run | test | build [PRESET] | web | web-test" >&2
+    echo "usage: tools/dev.sh run | test | build [PRESET] | web | web-test | bench [--quick] [--docs]" >&2
     exit 2
     ;;
 esac
