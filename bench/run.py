@@ -71,7 +71,7 @@ def table(collected):
                 continue
             bb = (value.get('buildbot') or {}).get('median')
             kiln = (value.get('kiln') or {}).get('median')
-            adv = value.get('kiln_advantage')
+            adv = value.get('kiln_advantage', value.get('buildbot_over_kiln'))
             lines.append(f'| {name} | {value.get("label", key)} | {fmt(bb)} | {fmt(kiln)} | '
                          f'{fmt(adv) + "×" if adv else "-"} |')
     return '\n'.join(lines)

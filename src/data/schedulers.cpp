@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "data/schedulers.hpp"
 
+#include "data/changes.hpp"
 #include "data/detail/rows.hpp"
 #include "data/detail/sql.hpp"
 
@@ -58,64 +59,6 @@ std::string scope_clause(const std::optional<ChangeScope>& scope, std::vector<db
         sql += " AND ch.branch IS NULL";
     }
     return sql;
-}
-
-boost::json::value optional_text(const db::Row& row, std::size_t column) {
-    auto value = row.optional_text(column);
-    return value ? boost::json::value(*value) : boost::json::value(nullptr);
-}
-
-std::optional<boost::json::object> read_change(db::Connection& c, Id changeid) {
-    auto row = c.query_one(
-        "SELECT ch.changeid, ch.author, ch.committer, ch.comments, ch.branch, ch.revision, "
-        "ch.revlink, ch.when_timestamp, ch.category, ch.repository, ch.codebase, ch.project, "
-        "ch.parent_changeids, ss.id, ss.branch, ss.revision, ss.repository, ss.project, "
-        "ss.codebase, ss.patchid, ss.created_at FROM changes ch JOIN sourcestamps ss ON "
-        "ss.id = ch.sourcestampid WHERE ch.changeid = ?",
-        params(changeid));
-    if (!row) return std::nullopt;
-    boost::json::object change;
-    change["changeid"] = row->integer(0);
-    change["author"] = row->text(1);
-    change["committer"] = optional_text(*row, 2);
-    change["comments"] = row->text(3);
-    change["branch"] = optional_text(*row, 4);
-    change["revision"] = optional_text(*row, 5);
-    change["revlink"] = optional_text(*row, 6);
-    change["when_timestamp"] = row->integer(7);
-    change["category"] = optional_text(*row, 8);
-    change["repository"] = row->text(9);
-    change["codebase"] = row->text(10);
-    change["project"] = row->text(11);
-    boost::json::array parents;
-    if (auto parent = row->optional_integer(12)) parents.push_back(*parent);
-    change["parent_changeids"] = std::move(parents);
-    SourceStamp stamp;
-    stamp.ssid = row->integer(13);
-    stamp.branch = row->optional_text(14);
-    stamp.revision = row->optional_text(15);
-    stamp.repository = row->text(16);
-    stamp.project = row->text(17);
-    stamp.codebase = row->text(18);
-    stamp.patchid = row->optional_integer(19);
-    stamp.created_at = row->integer(20);
-    change["sourcestamp"] = stamp.to_json();
-    boost::json::array files;
-    c.query("SELECT filename FROM change_files WHERE changeid = ?", params(changeid),
-            [&](const db::Row& file) { files.push_back(boost::json::string(file.text(0))); });
-    change["files"] = std::move(files);
-    boost::json::object properties;
-    c.query("SELECT property_name, property_value FROM change_properties WHERE changeid = ?",
-            params(changeid), [&](const db::Row& property) {
-                auto value = detail::from_json_text(property.text(1));
-                const auto* pair = value.if_array();
-                if (pair && pair->size() == 2 && (*pair)[1].is_string())
-                    properties[property.text(0)] = std::move(value);
-                else  // a legacy bare value
-                    properties[property.text(0)] = boost::json::array{value, ""};
-            });
-    change["properties"] = std::move(properties);
-    return change;
 }
 
 }  // namespace
@@ -240,8 +183,10 @@ asio::awaitable<void> Schedulers::record(SchedulerRecord record) {
 }
 
 asio::awaitable<std::optional<boost::json::object>> Schedulers::change(Id changeid) {
-    auto work = [changeid](db::Connection& c) { return read_change(c, changeid); };
-    co_return co_await context_.db.read(std::move(work));
+    Changes changes(context_);
+    auto change = co_await changes.get(changeid);
+    if (!change) co_return std::nullopt;
+    co_return change->to_json();
 }
 
 asio::awaitable<std::vector<Id>> Schedulers::changes_after(Id changeid, int limit) {
