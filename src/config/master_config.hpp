@@ -107,7 +107,7 @@ struct AllowRuleConfig {
     std::string type;
     std::string role;                    // a glob (fnmatch) over the user's roles
     std::optional<std::string> builder;  // a glob over builder names (force, stop, rebuild,
-                                         // cancel); nullopt: any builder
+                                         // cancel, try); nullopt: any builder
     bool default_deny = true;  // a matching rule without the role denies (else: next rule)
     SourceLocation where;
 };

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // SchedulerConfig and its parts: what k.force, k.single_branch, k.any_branch, k.periodic,
-// k.nightly, k.triggerable and k.dependent hold once parsed, with k.change_filter{...} and
-// the codebases a scheduler builds. Option names follow Buildbot's in snake_case.
+// k.nightly, k.triggerable, k.dependent and k.try_scheduler hold once parsed, with
+// k.change_filter{...} and the codebases a scheduler builds. Option names follow Buildbot's in
+// snake_case.
 #pragma once
 
 #include "config/callable.hpp"
@@ -68,7 +69,8 @@ struct CronField {
 };
 
 // type: "force", "single_branch", "any_branch", "periodic", "nightly", "triggerable",
-// "dependent".
+// "dependent", "try_scheduler" (Buildbot's Try_Userpass: jobs posted by `kiln try`; name,
+// builders and properties only).
 struct SchedulerConfig {
     std::string type;
     std::string name;

@@ -14,8 +14,9 @@
 namespace kiln::config::detail {
 namespace {
 
-constexpr std::array<std::string_view, 7> kSchedulerKinds = {
-    "force", "single_branch", "any_branch", "periodic", "nightly", "triggerable", "dependent"};
+constexpr std::array<std::string_view, 8> kSchedulerKinds = {
+    "force",   "single_branch", "any_branch", "periodic",
+    "nightly", "triggerable",   "dependent",  "try_scheduler"};
 
 constexpr std::array<std::string_view, 5> kParameterKinds = {
     "string_parameter", "text_parameter", "int_parameter", "bool_parameter", "choice_parameter"};
@@ -164,6 +165,7 @@ std::string_view class_name(std::string_view kind) {
     if (kind == "nightly") return "Nightly";
     if (kind == "triggerable") return "Triggerable";
     if (kind == "dependent") return "Dependent";
+    if (kind == "try_scheduler") return "Try_Userpass";
     return "ForceScheduler";
 }
 
@@ -173,6 +175,7 @@ std::vector<std::string_view> known_keys(std::string_view kind) {
         keys.insert(keys.end(), {"reason", "reason_string", "parameters", "button_name", "label"});
         return keys;
     }
+    if (kind == "try_scheduler") return keys;
     keys.insert(keys.end(), {"codebases", "priority", "reason"});
     const bool basic = kind == "single_branch" || kind == "any_branch";
     const bool timed = kind == "periodic" || kind == "nightly";
@@ -292,9 +295,14 @@ std::optional<SchedulerConfig> parse_scheduler(Reader& reader, const KilnObject&
     if (!fields.has("builders")) fields.missing("builders");
     fields.properties("properties", scheduler.properties, &scheduler.renderable_properties,
                       "Scheduler");
-    if (object.kind == "force")
+    if (object.kind == "force") {
         parse_force(reader, fields, scheduler);
-    else
+    } else if (object.kind == "try_scheduler") {
+        // Jobs come from `kiln try` (POST /api/v2/tryschedulers/<name>); the buildset's
+        // reason is Buildbot's "'try' job" (with " by user <who>" added per job).
+        scheduler.reason_string = "'try' job";
+        scheduler.reason.clear();
+    } else
         parse_typed(reader, fields, scheduler);
     if (reader.error_count() != errors_before) return std::nullopt;
     return scheduler;

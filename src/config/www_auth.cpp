@@ -14,13 +14,13 @@ namespace {
 constexpr std::array<std::string_view, 5> kRoleMatcherKinds = {
     "from_groups", "from_emails", "from_domain", "from_username", "from_owner"};
 
-constexpr std::array<std::string_view, 9> kRuleKinds = {
+constexpr std::array<std::string_view, 10> kRuleKinds = {
     "force",          "stop",     "rebuild",     "cancel", "enable_scheduler",
-    "control_worker", "shutdown", "any_control", "any"};
+    "control_worker", "shutdown", "any_control", "any",    "try"};
 
 // Rules that concern builds of a builder, and so accept `builder = "glob"`.
-constexpr std::array<std::string_view, 4> kBuilderRuleKinds = {"force", "stop", "rebuild",
-                                                               "cancel"};
+constexpr std::array<std::string_view, 5> kBuilderRuleKinds = {"force", "stop", "rebuild", "cancel",
+                                                               "try"};
 
 template <std::size_t N>
 bool is_one_of(const std::array<std::string_view, N>& names, std::string_view name) {

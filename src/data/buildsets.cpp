@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "data/buildsets.hpp"
 
+#include "core/base64.hpp"
 #include "core/results.hpp"
 #include "data/detail/rows.hpp"
 #include "data/detail/sql.hpp"
@@ -77,6 +78,7 @@ std::optional<Buildset> read_buildset(db::Connection& c, Id bsid) {
             "bss.sourcestampid = ss.id WHERE bss.buildsetid = ? ORDER BY ss.codebase, ss.id",
             params(bsid),
             [&](const db::Row& r) { buildset.sourcestamps.push_back(read_stamp(r)); });
+    attach_patches(c, buildset.sourcestamps);
     return buildset;
 }
 
@@ -131,12 +133,37 @@ std::optional<BuildRequest> read_one_request(db::Connection& c, Id brid) {
     return read_request(*row);
 }
 
+void detail::attach_patches(db::Connection& c, std::vector<SourceStamp>& stamps) {
+    for (auto& stamp : stamps) {
+        if (!stamp.patchid) continue;
+        auto row = c.query_one("SELECT id, patchlevel, subdir, patch_author, patch_comment FROM "
+                               "patches WHERE id = ?",
+                               params(*stamp.patchid));
+        if (!row) continue;
+        Patch patch;
+        patch.patchid = row->integer(0);
+        patch.level = static_cast<int>(row->integer(1));
+        patch.subdir = row->optional_text(2);
+        patch.author = row->text(3);
+        patch.comment = row->text(4);
+        stamp.patch = std::move(patch);
+    }
+}
+
 Id detail::find_or_create_sourcestamp(db::Connection& c, const SourceStampSpec& stamp, Epoch now) {
-    const auto hash = sourcestamp_hash(stamp, std::nullopt);
+    std::optional<Id> patchid;
+    if (stamp.patch) {
+        const auto& patch = *stamp.patch;
+        patchid = c.insert("INSERT INTO patches (patchlevel, patch_base64, patch_author, "
+                           "patch_comment, subdir) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                           params(patch.level, core::base64_encode(patch.body), patch.author,
+                                  patch.comment, patch.subdir));
+    }
+    const auto hash = sourcestamp_hash(stamp, patchid);
     c.execute("INSERT INTO sourcestamps (ss_hash, branch, revision, patchid, repository, "
-              "codebase, project, created_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?) ON "
+              "codebase, project, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON "
               "CONFLICT DO NOTHING",
-              params(hash, stamp.branch, stamp.revision, stamp.repository, stamp.codebase,
+              params(hash, stamp.branch, stamp.revision, patchid, stamp.repository, stamp.codebase,
                      stamp.project, now));
     auto row = c.query_one("SELECT id FROM sourcestamps WHERE ss_hash = ?", params(hash));
     if (!row) throw db::DatabaseError("sourcestamp vanished after its insert");
@@ -226,6 +253,15 @@ asio::awaitable<AddedBuildset> Buildsets::add(NewBuildset spec) {
         announce_complete(context_.bus, outcome.buildset);
     }
     co_return outcome.added;
+}
+
+asio::awaitable<std::optional<std::string>> Buildsets::patch_body(Id patchid) {
+    auto work = [patchid](db::Connection& c) -> std::optional<std::string> {
+        auto row = c.query_one("SELECT patch_base64 FROM patches WHERE id = ?", params(patchid));
+        if (!row) return std::nullopt;
+        return core::base64_decode(row->text(0));
+    };
+    co_return co_await context_.db.read(std::move(work));
 }
 
 asio::awaitable<std::vector<BuildRequest>> Buildsets::pending(Id builderid, int limit) {

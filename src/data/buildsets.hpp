@@ -13,12 +13,23 @@
 
 namespace kiln::data {
 
+// A patch to store with a new sourcestamp (a try job's diff).
+struct PatchSpec {
+    int level = 1;
+    std::string body;  // the diff's bytes
+    std::string author;
+    std::string comment;
+    std::optional<std::string> subdir;
+};
+
 struct SourceStampSpec {
     std::optional<std::string> branch;
     std::optional<std::string> revision;
     std::string repository;
     std::string project;
     std::string codebase;
+    // A patch makes a new sourcestamp every time (patches are never deduplicated).
+    std::optional<PatchSpec> patch = std::nullopt;
 };
 
 struct NewBuildset {
@@ -88,6 +99,8 @@ public:
     boost::asio::awaitable<std::optional<BuildRequest>> get_request(Id brid);
     boost::asio::awaitable<std::optional<Buildset>> get(Id bsid);
     boost::asio::awaitable<core::Properties> properties(Id bsid);
+    // The diff's bytes of a stored patch (nullopt: no such patch).
+    boost::asio::awaitable<std::optional<std::string>> patch_body(Id patchid);
 
 private:
     Context& context_;

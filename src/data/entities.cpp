@@ -50,6 +50,11 @@ boost::json::object Worker::to_json() const {
             {"configured_on", std::move(configured)}};
 }
 
+boost::json::object Patch::to_json() const {
+    return {{"patchid", patchid}, {"level", level},     {"subdir", optional_json(subdir)},
+            {"author", author},   {"comment", comment}, {"body", nullptr}};
+}
+
 boost::json::object SourceStamp::to_json() const {
     return {{"ssid", ssid},
             {"branch", optional_json(branch)},
@@ -58,7 +63,7 @@ boost::json::object SourceStamp::to_json() const {
             {"repository", repository},
             {"codebase", codebase},
             {"created_at", created_at},
-            {"patch", nullptr}};
+            {"patch", patch ? boost::json::value(patch->to_json()) : boost::json::value(nullptr)}};
 }
 
 boost::json::object Change::to_json() const {

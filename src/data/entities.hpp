@@ -46,6 +46,19 @@ struct Worker {
     boost::json::object to_json() const;
 };
 
+// A patch a try job carries (table `patches`): applied by the source step after checkout.
+// REST shows it as {patchid, level, subdir, author, comment, body}; body is bytes, which
+// Buildbot's JSON encoder turns into null, so it is never sent (rest-api.md §5.9).
+struct Patch {
+    Id patchid = 0;
+    int level = 1;
+    std::optional<std::string> subdir;
+    std::string author;
+    std::string comment;
+    std::string body;  // the diff's bytes; empty unless loaded (Buildsets::patch_body)
+    boost::json::object to_json() const;
+};
+
 struct SourceStamp {
     Id ssid = 0;
     std::optional<std::string> branch;
@@ -55,6 +68,7 @@ struct SourceStamp {
     std::string codebase;
     std::optional<Id> patchid;
     Epoch created_at = 0;
+    std::optional<Patch> patch;  // when patchid is set (where the reader loads it)
     boost::json::object to_json() const;
 };
 

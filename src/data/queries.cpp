@@ -395,11 +395,13 @@ asio::awaitable<std::vector<Master>> Queries::masters() {
 
 asio::awaitable<QueryResult<SourceStamp>> Queries::sourcestamps(Query query) {
     auto work = [query = std::move(query)](db::Connection& c) {
-        return run_query<SourceStamp>(c,
-                                      "SELECT id, branch, revision, repository, project, "
-                                      "codebase, patchid, created_at FROM sourcestamps",
-                                      "FROM sourcestamps", query, sourcestamp_columns(),
-                                      " ORDER BY id", detail::read_stamp);
+        auto result = run_query<SourceStamp>(c,
+                                             "SELECT id, branch, revision, repository, project, "
+                                             "codebase, patchid, created_at FROM sourcestamps",
+                                             "FROM sourcestamps", query, sourcestamp_columns(),
+                                             " ORDER BY id", detail::read_stamp);
+        detail::attach_patches(c, result.items);
+        return result;
     };
     co_return co_await context_.db.read(std::move(work));
 }
@@ -410,7 +412,9 @@ asio::awaitable<std::optional<SourceStamp>> Queries::sourcestamp(Id ssid) {
                                "patchid, created_at FROM sourcestamps WHERE id = ?",
                                params(ssid));
         if (!row) return std::nullopt;
-        return detail::read_stamp(*row);
+        std::vector<SourceStamp> stamps{detail::read_stamp(*row)};
+        detail::attach_patches(c, stamps);
+        return std::move(stamps.front());
     };
     co_return co_await context_.db.read(std::move(work));
 }

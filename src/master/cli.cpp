@@ -8,6 +8,7 @@
 #include "master/control.hpp"
 #include "master/master.hpp"
 #include "master/sendchange.hpp"
+#include "master/try_client.hpp"
 #include "master/user_commands.hpp"
 
 #include <CLI/CLI.hpp>
@@ -376,6 +377,37 @@ int run_cli(int argc, char** argv) {
     sendchange_cmd->add_option("--when", sent_change.when, "Commit time, seconds since the epoch");
     sendchange_cmd->add_option("FILES", sent_change.files, "Changed files");
 
+    TryOptions try_options;
+    auto* try_cmd = app.add_subcommand(
+        "try", "Build the uncommitted change of this git working copy on a try scheduler");
+    try_cmd
+        ->add_option("--master,-m", try_options.master,
+                     "The master's web URL, e.g. http://localhost:8010/")
+        ->required();
+    try_cmd->add_option("--auth,-a", try_options.auth, "USER:PASSWORD of a web user");
+    try_cmd->add_option("--token", try_options.token, "An API token (kiln user token)");
+    try_cmd->add_option("--scheduler,-s", try_options.scheduler,
+                        "The try scheduler's name (default: try)");
+    try_cmd->add_option("--builder,-b", try_options.builders, "A builder to run (repeatable)")
+        ->required();
+    try_cmd->add_option("--branch", try_options.branch,
+                        "The branch to build on (default: the upstream branch's name)");
+    try_cmd->add_option("--baserev", try_options.baserev,
+                        "The base revision (default: merge-base of HEAD and its upstream)");
+    try_cmd->add_option("--repository", try_options.repository, "Repository (for the stamp)");
+    try_cmd->add_option("--project", try_options.project, "Project (for the stamp)");
+    try_cmd->add_option("--who", try_options.who, "The patch's author (default: your user)");
+    try_cmd->add_option("--comment,-C", try_options.comment, "A comment on the job");
+    try_cmd->add_option("--property,-p", try_options.properties,
+                        "A property as NAME=VALUE (repeatable)");
+    try_cmd->add_option("--patchlevel", try_options.patch_level, "The patch's -p level")
+        ->check(CLI::Range(0, 100));
+    try_cmd->add_flag("!--no-untracked", try_options.untracked,
+                      "Leave untracked files out of the diff");
+    try_cmd->add_option("--dir", try_options.dir, "The git working copy (default: .)");
+    try_cmd->add_flag("--wait,-w", try_options.wait,
+                      "Wait for the builds; exit 0 only if all succeeded");
+
     UserCommand user_command;
     std::string users_file;
     auto* user_cmd = app.add_subcommand(
@@ -415,6 +447,7 @@ int run_cli(int argc, char** argv) {
     const fs::path path(dir);
 
     if (*sendchange_cmd) return send_change(sent_change, std::cout, std::cerr);
+    if (*try_cmd) return run_try(try_options, std::cout, std::cerr);
     if (*create) return create_master(path, force_overwrite);
     if (*start_cmd) return start(path, foreground);
     if (*stop_cmd) return stop(path, timeout);

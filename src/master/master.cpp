@@ -696,6 +696,70 @@ asio::awaitable<core::Expected<ForceResult>> Master::force(ForceRequest request)
     co_return result;
 }
 
+asio::awaitable<core::Expected<TryResult>> Master::try_job(std::string scheduler_name,
+                                                           www::TryJob job, std::string owner,
+                                                           std::string username) {
+    auto& s = *state_;
+    using core::ErrorKind;
+    if (s.is_stop_requested) co_return core::fail(ErrorKind::unavailable, "the master is stopping");
+    const auto* scheduler = s.config.find_scheduler(scheduler_name);
+    if (!scheduler || scheduler->type != "try_scheduler")
+        co_return core::fail(ErrorKind::not_found,
+                             "no try scheduler named '" + scheduler_name + "'");
+    for (const auto& name : job.builders)
+        if (std::find(scheduler->builders.begin(), scheduler->builders.end(), name) ==
+            scheduler->builders.end())
+            co_return core::fail(ErrorKind::bad_input, "builderNames: builder '" + name +
+                                                           "' is not one of try scheduler '" +
+                                                           scheduler->name + "''s builders");
+    if (s.schedulers && !s.schedulers->is_enabled(scheduler->name))
+        co_return core::fail(ErrorKind::conflict,
+                             "scheduler '" + scheduler->name + "' is disabled");
+
+    const std::string who = job.who.empty() ? username : job.who;
+    // Buildbot's Try_Userpass: "'try' job by user <who> (<comment>)".
+    std::string reason = scheduler->reason_string;
+    if (!who.empty()) reason += " by user " + who;
+    if (!job.comment.empty()) reason += " (" + job.comment + ")";
+
+    core::Properties properties = scheduler->properties;
+    for (const auto& [name, value] : job.properties)
+        properties.set(std::string(name), value, "try build");
+    properties.set("owner", boost::json::string(owner), "Try job");
+    properties.set("scheduler", boost::json::string(scheduler->name), "Scheduler");
+
+    data::SourceStampSpec stamp;
+    stamp.branch = job.branch;
+    stamp.revision = job.revision;
+    stamp.repository = job.repository;
+    stamp.project = job.project;
+    if (!job.patch_body.empty()) {
+        data::PatchSpec patch;
+        patch.level = job.patch_level;
+        patch.body = std::move(job.patch_body);
+        patch.author = who;
+        patch.comment = job.comment;
+        patch.subdir = std::string();  // Buildbot's try sets no subdir
+        stamp.patch = std::move(patch);
+    }
+
+    data::NewBuildset buildset;
+    buildset.reason = reason;
+    buildset.properties = std::move(properties);
+    for (const auto& name : job.builders)
+        buildset.builderids.push_back(s.builder_ids.at(name));
+    buildset.scheduler = scheduler->name;
+    buildset.external_idstring = job.jobid;
+    buildset.sourcestamps.push_back(std::move(stamp));
+    auto added = co_await s.buildsets.add(std::move(buildset));
+    spdlog::info("try job by {} on scheduler {}: buildset {}", owner, scheduler->name, added.bsid);
+    TryResult result;
+    result.bsid = added.bsid;
+    for (const auto& [builderid, brid] : added.request_by_builder)
+        result.request_by_builder[builderid] = brid;
+    co_return result;
+}
+
 asio::awaitable<core::Expected<void>> Master::control_worker(std::string name, std::string action) {
     auto& s = *state_;
     auto* slot = s.pool.find(name);

@@ -7,9 +7,11 @@
 #include "config/master_config.hpp"
 #include "core/expected.hpp"
 #include "db/database.hpp"
+#include "www/try_job.hpp"
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +29,11 @@ struct ForceRequest {
     std::string reason;
     std::string owner;
     std::vector<std::pair<std::string, std::string>> properties;  // name=value as given
+};
+
+struct TryResult {
+    std::int64_t bsid = 0;
+    std::map<std::int64_t, std::int64_t> request_by_builder;  // builderid -> buildrequestid
 };
 
 struct ForceResult {
@@ -60,6 +67,11 @@ public:
 
     // Forces a build through a force scheduler, validating its parameters.
     boost::asio::awaitable<core::Expected<ForceResult>> force(ForceRequest request);
+    // A try job through a try scheduler (k.try_scheduler): one buildset, reason "'try' job by
+    // user <who>[ (<comment>)]", for the job's builders (each must be one of the scheduler's),
+    // whose sourcestamp carries the patch. owner: the user who posted it (owner property).
+    boost::asio::awaitable<core::Expected<TryResult>>
+    try_job(std::string scheduler, www::TryJob job, std::string owner, std::string username);
 
     // Worker control, as Buildbot's: "pause" (no new builds), "unpause", "stop" (graceful:
     // no new builds, then the worker is asked to shut down once its builds end), "kill"

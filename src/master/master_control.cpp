@@ -123,6 +123,18 @@ public:
         co_return co_await master_.enable_scheduler(schedulerid, enabled);
     }
 
+    asio::awaitable<core::Expected<Submitted>> try_job(std::string scheduler, www::TryJob job,
+                                                       std::string owner,
+                                                       std::string username) override {
+        auto result = co_await master_.try_job(std::move(scheduler), std::move(job),
+                                               std::move(owner), std::move(username));
+        if (!result) co_return result.error();
+        Submitted submitted;
+        submitted.bsid = result.value().bsid;
+        submitted.request_by_builder = result.value().request_by_builder;
+        co_return submitted;
+    }
+
     asio::awaitable<core::Expected<void>> shutdown_master() override {
         master_.request_stop(std::nullopt);
         co_return core::Expected<void>{};

@@ -325,6 +325,12 @@ asio::awaitable<void> Build::set_state_string(std::string text) {
 asio::awaitable<std::vector<data::SourceStamp>> Build::sourcestamps() {
     auto buildset = co_await services_.buildsets.get(plan_.request.buildsetid);
     if (!buildset) co_return std::vector<data::SourceStamp>{};
+    // A patched stamp comes with its diff (the source step applies it).
+    for (auto& stamp : buildset->sourcestamps) {
+        if (!stamp.patch) continue;
+        auto body = co_await services_.buildsets.patch_body(stamp.patch->patchid);
+        if (body) stamp.patch->body = std::move(*body);
+    }
     co_return std::move(buildset->sourcestamps);
 }
 

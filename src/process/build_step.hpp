@@ -73,7 +73,7 @@ public:
     // True once the build was asked to stop (user stop or master shutdown).
     virtual bool is_stopping() const = 0;
 
-    // The build's id, and its buildset's sourcestamps.
+    // The build's id, and its buildset's sourcestamps (a patched one with its patch's body).
     virtual data::Id build_id() const = 0;
     virtual boost::asio::awaitable<std::vector<data::SourceStamp>> sourcestamps() = 0;
     // For Trigger steps; nullptr when the master offers none.

@@ -52,6 +52,67 @@ private:
     std::string captured_;
 };
 
+// A download source holding the patch.
+class TextReader final : public process::FileReader {
+public:
+    explicit TextReader(std::string_view text)
+        : text_(text) {}
+    asio::awaitable<std::string> read(std::size_t max_bytes) override {
+        auto piece = std::string(text_.substr(offset_, max_bytes));
+        offset_ += piece.size();
+        co_return piece;
+    }
+    asio::awaitable<void> close() override { co_return; }
+
+private:
+    std::string_view text_;
+    std::size_t offset_ = 0;
+};
+
+// The text with bytes that are not UTF-8 left out (Buildbot shows the patch log decoded with
+// errors='ignore').
+std::string utf8_only(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t length = c < 0x80         ? 1
+                             : (c >> 5) == 6  ? 2
+                             : (c >> 4) == 14 ? 3
+                             : (c >> 3) == 30 ? 4
+                                              : 0;
+        bool valid = length > 0 && i + length <= text.size();
+        for (std::size_t k = 1; valid && k < length; ++k)
+            valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+        if (valid && length > 1) {
+            // No overlong forms, surrogates or values past U+10FFFF.
+            const auto c1 = static_cast<unsigned char>(text[i + 1]);
+            if (length == 2) valid = c >= 0xC2;
+            if (length == 3) valid = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
+            if (length == 4)
+                valid = c <= 0xF4 && !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
+        }
+        if (valid) out.append(text.substr(i, length));
+        i += valid ? length : 1;
+    }
+    return out;
+}
+
+// A patch's subdir is used only when it stays inside the workdir (relative, no "..").
+bool is_confined_subdir(std::string_view subdir) {
+    if (subdir.empty() || subdir.front() == '/' || subdir.front() == '\\') return false;
+    if (subdir.find(':') != std::string_view::npos) return false;
+    std::size_t start = 0;
+    while (start <= subdir.size()) {
+        auto end = subdir.find_first_of("/\\", start);
+        if (end == std::string_view::npos) end = subdir.size();
+        if (subdir.substr(start, end - start) == "..") return false;
+        start = end + 1;
+    }
+    return true;
+}
+
 std::string trimmed(std::string text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
         text.pop_back();
@@ -104,6 +165,9 @@ public:
         workdir_ = context.worker_path(builddir_, args.string_or("workdir", "build"));
     }
 
+    // The build's patch for this step's codebase, if any (a try job's diff).
+    void set_patch(std::optional<data::Patch> patch) { patch_ = std::move(patch); }
+
     asio::awaitable<void> run() {
         if (repourl_.empty()) throw GitFailed{Results::exception, "k.git needs a repourl"};
         if (mode_ != "incremental" && mode_ != "full")
@@ -114,6 +178,16 @@ public:
             throw GitFailed{Results::exception,
                             "method must be clean, fresh, clobber or copy, not '" + method_ + "'"};
         if (!mirror_.empty()) co_await update_mirror();
+        // A tree an earlier build patched is cleaned first (Buildbot's .buildbot-patched).
+        const bool was_patched =
+            co_await exists(context_.worker_path(workdir_, ".buildbot-patched"));
+        if (was_patched) {
+            const bool has_checkout = co_await exists(context_.worker_path(workdir_, ".git"));
+            if (has_checkout) {
+                std::vector<std::string> clean{"git", "clean", "-f", "-f", "-d", "-x"};
+                co_await git(workdir_, std::move(clean));
+            }
+        }
         if (mode_ == "full" && method_ == "clobber") {
             co_await remove_dir(workdir_);
             co_await clone(workdir_);
@@ -130,6 +204,7 @@ public:
                 co_await git(workdir_, std::move(clean));
             }
         }
+        if (patch_) co_await apply_patch();
         observer_.reset_capture();
         {
             std::vector<std::string> command{"git", "rev-parse", "HEAD"};
@@ -145,6 +220,49 @@ public:
     const std::string& got_revision() const { return got_revision_; }
 
 private:
+    // Buildbot's Git.applyPatch: the diff goes to .buildbot-diff in the (sub)directory, a
+    // .buildbot-patched marker next to it, then `git update-index --refresh` and
+    // `git apply --index -p<level>` (from the file rather than stdin: the worker protocol's
+    // stdin is a text string, a binary diff is not), and .buildbot-diff is removed.
+    asio::awaitable<void> apply_patch() {
+        std::string dir = workdir_;
+        if (patch_->subdir && !patch_->subdir->empty() && *patch_->subdir != ".") {
+            if (!is_confined_subdir(*patch_->subdir))
+                throw GitFailed{Results::exception,
+                                "the patch's subdir '" + *patch_->subdir + "' leaves the workdir"};
+            dir = context_.worker_path(workdir_, *patch_->subdir);
+        }
+        co_await download(context_.worker_path(dir, ".buildbot-diff"), patch_->body);
+        co_await download(context_.worker_path(workdir_, ".buildbot-patched"), "patched\n");
+        {
+            std::vector<std::string> command{"git", "update-index", "--refresh"};
+            co_await git(workdir_, std::move(command));
+        }
+        {
+            std::vector<std::string> command{
+                "git", "apply", "--index", "-p" + std::to_string(patch_->level), ".buildbot-diff"};
+            co_await git(dir, std::move(command));
+        }
+        co_await remove_dir(context_.worker_path(dir, ".buildbot-diff"));
+    }
+
+    asio::awaitable<void> download(std::string path, std::string_view content) {
+        protocol::Map args;
+        args.emplace_back("path", path);
+        args.emplace_back("maxsize", protocol::Value());
+        args.emplace_back("blocksize", std::int64_t{16 * 1024});
+        args.emplace_back("mode", protocol::Value());
+        args.emplace_back("workdir", workdir_);
+        args.emplace_back("workerdest", path);
+        TextReader reader(content);
+        process::RemoteCommand command;
+        command.name = "download_file";
+        command.args = std::move(args);
+        command.file_reader = &reader;
+        auto result = co_await context_.run_command(std::move(command));
+        check(result, "download " + path);
+    }
+
     asio::awaitable<void> update_or_clone(std::string dir) {
         const bool has_checkout = co_await exists(context_.worker_path(dir, ".git"));
         if (has_checkout) {
@@ -352,6 +470,7 @@ private:
     GitObserver& observer_;
     std::string repourl_, mode_, method_, branch_, mirror_, builddir_, workdir_, got_revision_;
     std::optional<std::string> revision_;
+    std::optional<data::Patch> patch_;
     std::optional<std::int64_t> depth_;
     bool submodules_ = false;
     std::int64_t timeout_ = 1200;
@@ -373,6 +492,19 @@ asio::awaitable<process::StepOutcome> GitStep::run(process::StepContext& context
     process::LogWriter stdio(context, log.logid, true);
     GitObserver observer(stdio);
     GitRun git_run(context, args, stdio, observer);
+    // The source stamp of the step's codebase (k.git builds codebase ""): a patch on it is
+    // applied after the checkout.
+    const std::string codebase;
+    auto stamps = co_await context.sourcestamps();
+    for (auto& stamp : stamps) {
+        if (stamp.codebase != codebase || !stamp.patch) continue;
+        auto patch_log = co_await context.add_log("patch", "t");
+        auto text = utf8_only(stamp.patch->body);
+        if (!text.empty() && text.back() != '\n') text += '\n';
+        co_await context.append_log(patch_log.logid, std::move(text));
+        co_await context.finish_log(patch_log.logid);
+        git_run.set_patch(std::move(stamp.patch));
+    }
     process::StepOutcome outcome;
     outcome.summary = "update";
     std::optional<GitFailed> failure;

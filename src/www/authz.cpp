@@ -58,6 +58,8 @@ bool rule_matches(const config::AllowRuleConfig& rule, const AuthzRequest& reque
         return collection == "workers" &&
                (action == "stop" || action == "pause" || action == "unpause" || action == "kill");
     if (type == "shutdown") return action == "shutdown";
+    if (type == "try")
+        return action == "try" && collection == "tryschedulers" && builder_matches(rule, request);
     return false;
 }
 

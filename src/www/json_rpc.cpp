@@ -130,7 +130,64 @@ struct JsonRpc::Impl {
     }
 
     asio::awaitable<io::HttpResponse> call(std::string path, io::HttpRequest request, User user);
+    asio::awaitable<io::HttpResponse> try_job(std::string scheduler, std::string method,
+                                              boost::json::object params,
+                                              std::vector<std::string> segments, User user,
+                                              boost::json::value id);
 };
+
+// A try job runs the posted diff on the workers, so it always needs a known user (as
+// Buildbot's Try_Userpass), then www.authz ("try", per builder) as every control call.
+asio::awaitable<io::HttpResponse> JsonRpc::Impl::try_job(std::string scheduler, std::string method,
+                                                         boost::json::object params,
+                                                         std::vector<std::string> segments,
+                                                         User user, boost::json::value id) {
+    const std::optional<boost::json::value> with_id = id;
+    if (method != "try")
+        co_return rpc_error(501, -32601, "action: " + method + " is not supported", with_id);
+    if (user.anonymous)
+        co_return rpc_error(401, -32600, "a try job needs credentials (a user of www.auth)",
+                            with_id);
+    auto job = parse_try_job(params);
+    if (!job) {
+        const auto& message = job.error().message;
+        const auto colon = message.find(": ");
+        boost::json::object fields;
+        if (colon != std::string::npos)
+            fields[message.substr(0, colon)] = message.substr(colon + 2);
+        else
+            fields["params"] = message;
+        co_return rpc_error_value(400, -32602, std::move(fields), with_id);
+    }
+    ControlCheck check{method, std::move(segments), {}, {}};
+    for (const auto& name : job.value().builders) {
+        check.builder = name;
+        if (auto allowed = authorize(user, check); !allowed) {
+            const auto& error = allowed.error();
+            co_return rpc_error(status_of(error.kind), -32600, error.message, with_id);
+        }
+    }
+    auto owner = user.owner();
+    auto username = user.username;
+    auto submitted = co_await control.try_job(std::move(scheduler), std::move(job.value()),
+                                              std::move(owner), std::move(username));
+    if (!submitted) {
+        const auto& error = submitted.error();
+        if (error.kind == core::ErrorKind::bad_input) {
+            const auto colon = error.message.find(": ");
+            boost::json::object fields;
+            if (colon != std::string::npos)
+                fields[error.message.substr(0, colon)] = error.message.substr(colon + 2);
+            else
+                fields["params"] = error.message;
+            co_return rpc_error_value(400, -32602, std::move(fields), with_id);
+        }
+        co_return rpc_error(status_of(error.kind),
+                            error.kind == core::ErrorKind::internal ? -32603 : -32600,
+                            error.message, with_id);
+    }
+    co_return rpc_result(id, submitted_json(submitted.value()));
+}
 
 asio::awaitable<io::HttpResponse> JsonRpc::Impl::call(std::string path, io::HttpRequest request,
                                                       User user) {
@@ -147,6 +204,11 @@ asio::awaitable<io::HttpResponse> JsonRpc::Impl::call(std::string path, io::Http
     const std::optional<boost::json::value> with_id = id;
 
     auto segments = split_path(path);
+    if (segments.size() == 2 && segments[0] == "tryschedulers") {
+        auto scheduler = segments[1];
+        co_return co_await try_job(std::move(scheduler), method, params, std::move(segments), user,
+                                   id);
+    }
     auto match = matcher.match(segments);
     if (!match) co_return rpc_error(404, -32600, "Invalid path: " + path, with_id);
     const auto target = target_of(patterns[match->index]);

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // JsonRpc: Buildbot's control calls, JSON-RPC 2.0 POSTed to a REST path (specs/rest-api.md
 // §6): force, stop, rebuild, cancel, worker stop/pause/unpause/kill, scheduler enable, and
-// Kiln's graceful master shutdown. The envelope is checked with Buildbot's messages and
+// Kiln's graceful master shutdown and try jobs (POST tryschedulers/<name>, method "try":
+// docs/decisions/0014-try.md). The envelope is checked with Buildbot's messages and
 // codes; each action is authorized (with the builder it concerns) before Control runs it.
 #pragma once
 
 #include "core/expected.hpp"
 #include "data/context.hpp"
 #include "io/http_server.hpp"
+#include "www/try_job.hpp"
 #include "www/user.hpp"
 
 #include <functional>
@@ -52,6 +54,11 @@ public:
                                                                           bool enabled) = 0;
     // A graceful master shutdown (no new builds; running ones finish, then the master stops).
     virtual boost::asio::awaitable<core::Expected<void>> shutdown_master() = 0;
+    // A try job through the named try scheduler: one buildset for the job's builders (each
+    // must be one of the scheduler's: else bad_input "builderNames: ..."), its sourcestamp
+    // carrying the patch. owner: who posted it.
+    virtual boost::asio::awaitable<core::Expected<Submitted>>
+    try_job(std::string scheduler, TryJob job, std::string owner, std::string username) = 0;
 };
 
 // What the authorizer is asked about one control call.

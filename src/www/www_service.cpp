@@ -196,6 +196,8 @@ struct WwwService::Impl {
         http.port = options.port;
         http.body_limits.push_back(
             {std::string(kChangeHookPath), options.change_hook_max_body_bytes});
+        // A try job carries a diff of up to 10 MiB (in base64).
+        http.body_limits.push_back({"/api/v2/tryschedulers/", kMaxTryBodyBytes});
         auto handler = [this](io::HttpRequest request) { return handle(std::move(request)); };
         auto decide = [this](const io::HttpRequest& request) { return decide_upgrade(request); };
         auto on_open = [this](std::unique_ptr<io::WebSocketConnection> connection,

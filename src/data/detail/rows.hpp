@@ -34,8 +34,10 @@ BuildRequest read_request(const db::Row& row);
 // Columns: id, branch, revision, repository, project, codebase, patchid, created_at.
 SourceStamp read_stamp(const db::Row& row);
 std::optional<Buildset> read_buildset(db::Connection& c, Id bsid);
-// The id of the (patchless) sourcestamp, created at `now` when it is new (deduplicated by
-// sourcestamp_hash: identical sources share one row).
+// Fills stamp.patch (without its body) for the stamps that have a patchid.
+void attach_patches(db::Connection& c, std::vector<SourceStamp>& stamps);
+// The id of the sourcestamp; a patchless one is created at `now` when it is new (deduplicated by
+// sourcestamp_hash: identical sources share one row), a patched one always new with its patch.
 Id find_or_create_sourcestamp(db::Connection& c, const SourceStampSpec& stamp, Epoch now);
 // Changes with their files, properties and sourcestamp: `rest` follows
 // "SELECT ... FROM changes c JOIN sourcestamps ss ..." ("WHERE c.changeid = ?", ORDER BY...).
