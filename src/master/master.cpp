@@ -710,8 +710,8 @@ asio::awaitable<core::Expected<TryResult>> Master::try_job(std::string scheduler
         if (std::find(scheduler->builders.begin(), scheduler->builders.end(), name) ==
             scheduler->builders.end())
             co_return core::fail(ErrorKind::bad_input, "builderNames: builder '" + name +
-                                                           "' is not one of try scheduler '" +
-                                                           scheduler->name + "''s builders");
+                                                           "' is not in try scheduler '" +
+                                                           scheduler->name + "'");
     if (s.schedulers && !s.schedulers->is_enabled(scheduler->name))
         co_return core::fail(ErrorKind::conflict,
                              "scheduler '" + scheduler->name + "' is disabled");

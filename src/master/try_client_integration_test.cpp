@@ -37,12 +37,13 @@ public:
     Repos(const Repos&) = delete;
     Repos& operator=(const Repos&) = delete;
 
-    // Test setup only: fixed arguments, paths under our own temporary directory.
-    void sh(const std::string& command) const {
+    // Test setup only: fixed arguments, paths under our own temporary directory. stdout goes
+    // to `out` (default: nowhere).
+    void sh(const std::string& command, const std::string& out = "/dev/null") const {
         const std::string line = "cd '" + root_.string() +
                                  "' && GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@x GIT_COMMITTER_NAME=t "
                                  "GIT_COMMITTER_EMAIL=t@x " +
-                                 command + " >/dev/null";
+                                 command + " > '" + out + "'";
         ASSERT_EQ(std::system(line.c_str()), 0) << line;
     }
     void git(const std::string& dir, const std::string& args) const {
@@ -50,7 +51,7 @@ public:
     }
     std::string output(const std::string& dir, const std::string& args) const {
         const auto file = root_ / "out.txt";
-        sh("git -C " + dir + " " + args + " > '" + file.string() + "'");
+        sh("git -C " + dir + " " + args, file.string());
         std::ifstream in(file);
         std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         while (!text.empty() && text.back() == '\n')
