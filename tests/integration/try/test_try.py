@@ -17,6 +17,7 @@ and a new binary file, none committed. Checked (PASS/FAIL lines, then "N passed,
   forbidden     a user without the try role gets 403; nothing is created
   foreign       a builder not in the try scheduler is refused (400); nothing is created
   oversized     a patch over 10 MiB is refused (400), a body over 16 MiB gets 413
+  large         a 9 MiB new file (just under the limit) is built
   stock         the same try on buildbot-worker 3.7 builds the patched tree
 
 Usage: /usr/bin/python3 test_try.py --kiln build/dev/app/kiln --kiln-worker build/dev/app/kiln-worker
@@ -31,6 +32,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -65,6 +67,7 @@ def write(path, content):
 SHOW = ('echo "hello=$(cat hello.txt)"; for f in new.txt second.txt; do '
         '[ -e "$f" ] && echo "$f=$(cat $f)"; done; '
         '[ -e bin.dat ] && echo "bin=$(sha256sum bin.dat | cut -c1-64)"; '
+        '[ -e big.txt ] && echo "big=$(sha256sum big.txt | cut -c1-64)"; '
         'echo "status=$(git status --porcelain | tr "\\n" " ")"; true')
 
 
@@ -344,6 +347,23 @@ def run_checks(t):
         check(t.counts() == before, f'something was created: {before} -> {t.counts()}')
         return '10 MiB + 1: 400; 17 MiB body: 413; client refuses an 11 MiB diff'
     case('oversized', oversized)
+
+    def large():
+        # Just under the limit: a 9 MiB diff goes through and is applied.
+        text = ''.join(f'line {i:09d} of a big new file\n' for i in range(9 * 1024 * 1024 // 32))
+        write(os.path.join(t.clone, 'big.txt'), text)
+        started = time.monotonic()
+        try:
+            rc, out = t.kiln_try('--builder', 'try-kiln', '--wait')
+        finally:
+            os.remove(os.path.join(t.clone, 'big.txt'))
+        took = time.monotonic() - started
+        check(rc == 0 and 'try-kiln: success' in out, f'rc {rc}:\n{out[-2000:]}')
+        facts = t.show_facts(t.last_build('try-kiln')['buildid'])
+        check(facts.get('big') == hashlib.sha256(text.encode()).hexdigest(), f'big: {facts}')
+        size = len(text.encode())
+        return f'{size / 1048576:.1f} MiB file: submitted, built and waited for in {took:.1f} s'
+    case('large', large)
 
     def stock():
         rc, out = t.kiln_try('--builder', 'try-stock', '--wait')
