@@ -114,6 +114,7 @@ class TryTest:
         self.master = tm.KilnMaster(args.kiln, self.root)
         self.workers = []
         self.api = None
+        self.state = {}
 
     def start(self):
         seed = os.path.join(self.root, 'seed')
@@ -150,6 +151,11 @@ class TryTest:
             w.start()
             self.workers.append(w)
         m.wait_connected(['kw', 'sw'], self.workers)
+        # The uncommitted change: an edit, a new file and a new binary file.
+        write(os.path.join(self.clone, 'hello.txt'), 'hello, try\n')
+        write(os.path.join(self.clone, 'new.txt'), 'brand new\n')
+        write(os.path.join(self.clone, 'bin.dat'), BINARY)
+        self.digest = hashlib.sha256(BINARY).hexdigest()
 
     def stop(self):
         for w in self.workers:
@@ -206,174 +212,167 @@ class TryTest:
         return builds[0]
 
 
-def run_checks(t):
-    results = []
+def try_wait(t):
+    rc, out = t.kiln_try('--builder', 'try-kiln', '--wait', '--comment', 'first try',
+                         '--property', 'ticket=T-1')
+    check(rc == 0, f'kiln try rc {rc}:\n{out}')
+    check('try-kiln: success' in out, f'no result line:\n{out}')
+    build = t.last_build('try-kiln')
+    link = f'http://127.0.0.1:{t.www}/#/builders/{build["builderid"]}/builds/{build["number"]}'
+    check(link in out, f'no link {link}:\n{out}')
+    facts = t.show_facts(build['buildid'])
+    check(facts.get('hello') == 'hello, try', f'edit not built: {facts}')
+    check(facts.get('new.txt') == 'brand new', f'new file not built: {facts}')
+    check(facts.get('bin') == t.digest, f'binary file differs: {facts}')
+    props = t.get(f'builds/{build["buildid"]}?property=*')['builds'][0]['properties']
+    check(props.get('ticket') == ['T-1', 'try build'], f'property: {props.get("ticket")}')
+    check(props.get('purpose') == ['trying', 'Scheduler'], f'scheduler property: {props}')
+    check(props.get('got_revision', [None])[0] == t.base, f'got_revision: {props}')
+    check(props.get('owner', [None])[0] == 'alice', f'owner: {props.get("owner")}')
+    t.state['build'] = build
+    return f'built edit, new file and binary on kiln-worker; "{out.strip().splitlines()[-1]}"'
 
-    def case(name, fn):
-        try:
-            detail = fn()
-            print(f'PASS {name}: {detail}', flush=True)
-            results.append(True)
-        except Exception as e:  # report and go on with the next case
-            print(f'FAIL {name}: {e}', flush=True)
-            results.append(False)
 
-    # The uncommitted change: an edit, a new file and a new binary file.
-    write(os.path.join(t.clone, 'hello.txt'), 'hello, try\n')
-    write(os.path.join(t.clone, 'new.txt'), 'brand new\n')
-    write(os.path.join(t.clone, 'bin.dat'), BINARY)
-    digest = hashlib.sha256(BINARY).hexdigest()
-    state = {}
+def rest_patch(t):
+    stamps = t.get('sourcestamps')['sourcestamps']
+    patched = [s for s in stamps if s['patch']]
+    check(len(patched) == 1, f'patched stamps: {stamps}')
+    stamp = patched[0]
+    patch = stamp['patch']
+    check(patch['level'] == 1 and patch['author'] == 'alice' and
+          patch['comment'] == 'first try' and patch['body'] is None, f'patch: {patch}')
+    check(stamp['revision'] == t.base and stamp['branch'] == 'main', f'stamp: {stamp}')
+    one = t.get(f'sourcestamps/{stamp["ssid"]}')['sourcestamps'][0]
+    check(one['patch'] == patch, f'entity: {one}')
+    bsid = t.get(f'buildrequests/{t.state["build"]["buildrequestid"]}')['buildrequests'][0][
+        'buildsetid']
+    buildset = t.get(f'buildsets/{bsid}')['buildsets'][0]
+    check(buildset['reason'] == "'try' job by user alice (first try)", f'{buildset}')
+    check(buildset['sourcestamps'][0]['patch'] == patch, f'buildset stamp: {buildset}')
+    stored = t.master.query('select patch_base64, patchlevel from patches where id = ?',
+                            (patch['patchid'],))[0]
+    diff = base64.b64decode(stored[0])
+    check(b'+hello, try' in diff and b'b/new.txt' in diff and b'GIT binary patch' in diff,
+          f'stored diff: {diff[:400]}')
+    return f'patch {patch["patchid"]} on sourcestamp {stamp["ssid"]} ({len(diff)} bytes)'
 
-    def try_wait():
-        rc, out = t.kiln_try('--builder', 'try-kiln', '--wait', '--comment', 'first try',
-                             '--property', 'ticket=T-1')
-        check(rc == 0, f'kiln try rc {rc}:\n{out}')
-        check('try-kiln: success' in out, f'no result line:\n{out}')
-        build = t.last_build('try-kiln')
-        link = f'http://127.0.0.1:{t.www}/#/builders/{build["builderid"]}/builds/{build["number"]}'
-        check(link in out, f'no link {link}:\n{out}')
-        facts = t.show_facts(build['buildid'])
-        check(facts.get('hello') == 'hello, try', f'edit not built: {facts}')
-        check(facts.get('new.txt') == 'brand new', f'new file not built: {facts}')
-        check(facts.get('bin') == digest, f'binary file differs: {facts}')
-        props = t.get(f'builds/{build["buildid"]}?property=*')['builds'][0]['properties']
-        check(props.get('ticket') == ['T-1', 'try build'], f'property: {props.get("ticket")}')
-        check(props.get('purpose') == ['trying', 'Scheduler'], f'scheduler property: {props}')
-        check(props.get('got_revision', [None])[0] == t.base, f'got_revision: {props}')
-        check(props.get('owner', [None])[0] == 'alice', f'owner: {props.get("owner")}')
-        state['build'] = build
-        return f'built edit, new file and binary on kiln-worker; "{out.strip().splitlines()[-1]}"'
-    case('try-wait', try_wait)
 
-    def rest_patch():
-        stamps = t.get('sourcestamps')['sourcestamps']
-        patched = [s for s in stamps if s['patch']]
-        check(len(patched) == 1, f'patched stamps: {stamps}')
-        stamp = patched[0]
-        patch = stamp['patch']
-        check(patch['level'] == 1 and patch['author'] == 'alice' and
-              patch['comment'] == 'first try' and patch['body'] is None, f'patch: {patch}')
-        check(stamp['revision'] == t.base and stamp['branch'] == 'main', f'stamp: {stamp}')
-        one = t.get(f'sourcestamps/{stamp["ssid"]}')['sourcestamps'][0]
-        check(one['patch'] == patch, f'entity: {one}')
-        bsid = t.get(f'buildrequests/{state["build"]["buildrequestid"]}')['buildrequests'][0][
-            'buildsetid']
-        buildset = t.get(f'buildsets/{bsid}')['buildsets'][0]
-        check(buildset['reason'] == "'try' job by user alice (first try)", f'{buildset}')
-        check(buildset['sourcestamps'][0]['patch'] == patch, f'buildset stamp: {buildset}')
-        stored = t.master.query('select patch_base64, patchlevel from patches where id = ?',
-                                (patch['patchid'],))[0]
-        diff = base64.b64decode(stored[0])
-        check(b'+hello, try' in diff and b'b/new.txt' in diff and b'GIT binary patch' in diff,
-              f'stored diff: {diff[:400]}')
-        return f'patch {patch["patchid"]} on sourcestamp {stamp["ssid"]} ({len(diff)} bytes)'
-    case('rest-patch', rest_patch)
+def patched_clean(t):
+    os.remove(os.path.join(t.clone, 'new.txt'))
+    os.remove(os.path.join(t.clone, 'bin.dat'))
+    write(os.path.join(t.clone, 'second.txt'), 'second\n')
+    rc, out = t.kiln_try('--builder', 'try-kiln', '--wait')
+    check(rc == 0, f'kiln try rc {rc}:\n{out}')
+    facts = t.show_facts(t.last_build('try-kiln')['buildid'])
+    check(facts.get('second.txt') == 'second', f'second change not built: {facts}')
+    check('new.txt' not in facts and 'bin' not in facts, f'first job left files: {facts}')
+    check(facts.get('hello') == 'hello, try', f'{facts}')
+    return 'the earlier patch was cleaned away before the update'
 
-    def patched_clean():
-        os.remove(os.path.join(t.clone, 'new.txt'))
-        os.remove(os.path.join(t.clone, 'bin.dat'))
-        write(os.path.join(t.clone, 'second.txt'), 'second\n')
+
+def wait_failure(t):
+    rc, out = t.kiln_try('--builder', 'try-fail', '--builder', 'try-kiln', '--wait')
+    check(rc == 1, f'kiln try should exit 1, rc {rc}:\n{out}')
+    check('try-fail: failure' in out and 'try-kiln: success' in out, out)
+    return 'exit 1 with "try-fail: failure"'
+
+
+def wrong_password(t):
+    before = t.counts()
+    rc, out = t.kiln_try('--builder', 'try-kiln', auth='alice:nope')
+    check(rc == 1 and '401' in out, f'rc {rc}: {out}')
+    status, text = t.post_try({'builderNames': ['try-kiln'], 'patch_body': 'x'},
+                              password='nope')
+    check(status == 401, f'raw: {status} {text}')
+    status, text = t.post_try({'builderNames': ['try-kiln'], 'patch_body': 'x'}, user=None)
+    check(status == 401 and 'credentials' in text, f'anonymous: {status} {text}')
+    check(t.counts() == before, f'something was created: {before} -> {t.counts()}')
+    return 'CLI, raw and anonymous: 401, nothing created'
+
+
+def forbidden(t):
+    before = t.counts()
+    rc, out = t.kiln_try('--builder', 'try-kiln', auth='bob:bob-pw')
+    check(rc == 1 and '403' in out and "role 'testers'" in out, f'rc {rc}: {out}')
+    check(t.counts() == before, f'something was created: {before} -> {t.counts()}')
+    return f'bob: "{out.strip()}"'
+
+
+def foreign(t):
+    before = t.counts()
+    rc, out = t.kiln_try('--builder', 'try-kiln', '--builder', 'other')
+    check(rc == 1 and '400' in out and "'other'" in out, f'rc {rc}: {out}')
+    status, text = t.post_try({'builderNames': ['nope']})
+    check(status == 400 and 'builderNames' in text, f'{status} {text}')
+    check(t.counts() == before, f'something was created: {before} -> {t.counts()}')
+    return f'"{out.strip()}"'
+
+
+def oversized(t):
+    before = t.counts()
+    big = base64.b64encode(b'x' * (10 * 1024 * 1024 + 1)).decode()
+    status, text = t.post_try({'builderNames': ['try-kiln'], 'patch_body_base64': big})
+    check(status == 400 and 'patch_body_base64' in text and 'larger than' in text,
+          f'{status} {text[:300]}')
+    # A body declared larger than 16 MiB is refused before it is read (raw socket: the
+    # answer comes before any body byte is sent).
+    with socket.create_connection(('127.0.0.1', t.www), timeout=30) as s:
+        s.sendall((f'POST /api/v2/tryschedulers/try HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                   f'Authorization: {ta.basic("alice", "alice-pw")}\r\n'
+                   f'Content-Type: application/json\r\n'
+                   f'Content-Length: {17 * 1024 * 1024}\r\n\r\n').encode())
+        answer = s.recv(4096).decode('latin-1')
+    check(answer.startswith('HTTP/1.1 413'), f'{answer[:200]}')
+    check(t.counts() == before, f'something was created: {before} -> {t.counts()}')
+    # The client refuses too, before sending.
+    write(os.path.join(t.clone, 'huge.txt'), 'y' * (11 * 1024 * 1024))
+    try:
+        rc, out = t.kiln_try('--builder', 'try-kiln')
+    finally:
+        os.remove(os.path.join(t.clone, 'huge.txt'))
+    check(rc == 2 and 'larger than' in out, f'client: rc {rc}: {out[:300]}')
+    check(t.counts() == before, f'something was created: {before} -> {t.counts()}')
+    return '10 MiB + 1: 400; 17 MiB body: 413; client refuses an 11 MiB diff'
+
+
+def large(t):
+    # Just under the limit: a 9 MiB diff goes through and is applied.
+    text = ''.join(f'line {i:09d} of a big new file\n' for i in range(9 * 1024 * 1024 // 32))
+    write(os.path.join(t.clone, 'big.txt'), text)
+    started = time.monotonic()
+    try:
         rc, out = t.kiln_try('--builder', 'try-kiln', '--wait')
-        check(rc == 0, f'kiln try rc {rc}:\n{out}')
-        facts = t.show_facts(t.last_build('try-kiln')['buildid'])
-        check(facts.get('second.txt') == 'second', f'second change not built: {facts}')
-        check('new.txt' not in facts and 'bin' not in facts, f'first job left files: {facts}')
-        check(facts.get('hello') == 'hello, try', f'{facts}')
-        return 'the earlier patch was cleaned away before the update'
-    case('patched-clean', patched_clean)
+    finally:
+        os.remove(os.path.join(t.clone, 'big.txt'))
+    took = time.monotonic() - started
+    check(rc == 0 and 'try-kiln: success' in out, f'rc {rc}:\n{out[-2000:]}')
+    facts = t.show_facts(t.last_build('try-kiln')['buildid'])
+    check(facts.get('big') == hashlib.sha256(text.encode()).hexdigest(), f'big: {facts}')
+    size = len(text.encode())
+    return f'{size / 1048576:.1f} MiB file: submitted, built and waited for in {took:.1f} s'
 
-    def wait_failure():
-        rc, out = t.kiln_try('--builder', 'try-fail', '--builder', 'try-kiln', '--wait')
-        check(rc == 1, f'kiln try should exit 1, rc {rc}:\n{out}')
-        check('try-fail: failure' in out and 'try-kiln: success' in out, out)
-        return 'exit 1 with "try-fail: failure"'
-    case('wait-failure', wait_failure)
 
-    def wrong_password():
-        before = t.counts()
-        rc, out = t.kiln_try('--builder', 'try-kiln', auth='alice:nope')
-        check(rc == 1 and '401' in out, f'rc {rc}: {out}')
-        status, text = t.post_try({'builderNames': ['try-kiln'], 'patch_body': 'x'},
-                                  password='nope')
-        check(status == 401, f'raw: {status} {text}')
-        status, text = t.post_try({'builderNames': ['try-kiln'], 'patch_body': 'x'}, user=None)
-        check(status == 401 and 'credentials' in text, f'anonymous: {status} {text}')
-        check(t.counts() == before, f'something was created: {before} -> {t.counts()}')
-        return 'CLI, raw and anonymous: 401, nothing created'
-    case('wrong-password', wrong_password)
+def stock(t):
+    rc, out = t.kiln_try('--builder', 'try-stock', '--wait')
+    check(rc == 0 and 'try-stock: success' in out, f'rc {rc}:\n{out}')
+    facts = t.show_facts(t.last_build('try-stock')['buildid'])
+    check(facts.get('hello') == 'hello, try' and facts.get('second.txt') == 'second',
+          f'stock tree: {facts}')
+    return 'patched tree on buildbot-worker 3.7'
 
-    def forbidden():
-        before = t.counts()
-        rc, out = t.kiln_try('--builder', 'try-kiln', auth='bob:bob-pw')
-        check(rc == 1 and '403' in out and "role 'testers'" in out, f'rc {rc}: {out}')
-        check(t.counts() == before, f'something was created: {before} -> {t.counts()}')
-        return f'bob: "{out.strip()}"'
-    case('forbidden', forbidden)
 
-    def foreign():
-        before = t.counts()
-        rc, out = t.kiln_try('--builder', 'try-kiln', '--builder', 'other')
-        check(rc == 1 and '400' in out and "'other'" in out, f'rc {rc}: {out}')
-        status, text = t.post_try({'builderNames': ['nope']})
-        check(status == 400 and 'builderNames' in text, f'{status} {text}')
-        check(t.counts() == before, f'something was created: {before} -> {t.counts()}')
-        return f'"{out.strip()}"'
-    case('foreign', foreign)
-
-    def oversized():
-        before = t.counts()
-        big = base64.b64encode(b'x' * (10 * 1024 * 1024 + 1)).decode()
-        status, text = t.post_try({'builderNames': ['try-kiln'], 'patch_body_base64': big})
-        check(status == 400 and 'patch_body_base64' in text and 'larger than' in text,
-              f'{status} {text[:300]}')
-        # A body declared larger than 16 MiB is refused before it is read (raw socket: the
-        # answer comes before any body byte is sent).
-        with socket.create_connection(('127.0.0.1', t.www), timeout=30) as s:
-            s.sendall((f'POST /api/v2/tryschedulers/try HTTP/1.1\r\nHost: 127.0.0.1\r\n'
-                       f'Authorization: {ta.basic("alice", "alice-pw")}\r\n'
-                       f'Content-Type: application/json\r\n'
-                       f'Content-Length: {17 * 1024 * 1024}\r\n\r\n').encode())
-            answer = s.recv(4096).decode('latin-1')
-        check(answer.startswith('HTTP/1.1 413'), f'{answer[:200]}')
-        check(t.counts() == before, f'something was created: {before} -> {t.counts()}')
-        # The client refuses too, before sending.
-        write(os.path.join(t.clone, 'huge.txt'), 'y' * (11 * 1024 * 1024))
-        try:
-            rc, out = t.kiln_try('--builder', 'try-kiln')
-        finally:
-            os.remove(os.path.join(t.clone, 'huge.txt'))
-        check(rc == 2 and 'larger than' in out, f'client: rc {rc}: {out[:300]}')
-        check(t.counts() == before, f'something was created: {before} -> {t.counts()}')
-        return '10 MiB + 1: 400; 17 MiB body: 413; client refuses an 11 MiB diff'
-    case('oversized', oversized)
-
-    def large():
-        # Just under the limit: a 9 MiB diff goes through and is applied.
-        text = ''.join(f'line {i:09d} of a big new file\n' for i in range(9 * 1024 * 1024 // 32))
-        write(os.path.join(t.clone, 'big.txt'), text)
-        started = time.monotonic()
-        try:
-            rc, out = t.kiln_try('--builder', 'try-kiln', '--wait')
-        finally:
-            os.remove(os.path.join(t.clone, 'big.txt'))
-        took = time.monotonic() - started
-        check(rc == 0 and 'try-kiln: success' in out, f'rc {rc}:\n{out[-2000:]}')
-        facts = t.show_facts(t.last_build('try-kiln')['buildid'])
-        check(facts.get('big') == hashlib.sha256(text.encode()).hexdigest(), f'big: {facts}')
-        size = len(text.encode())
-        return f'{size / 1048576:.1f} MiB file: submitted, built and waited for in {took:.1f} s'
-    case('large', large)
-
-    def stock():
-        rc, out = t.kiln_try('--builder', 'try-stock', '--wait')
-        check(rc == 0 and 'try-stock: success' in out, f'rc {rc}:\n{out}')
-        facts = t.show_facts(t.last_build('try-stock')['buildid'])
-        check(facts.get('hello') == 'hello, try' and facts.get('second.txt') == 'second',
-              f'stock tree: {facts}')
-        return 'patched tree on buildbot-worker 3.7'
-    case('stock', stock)
-    return results
+SECTIONS = [
+    ('try-wait', try_wait),
+    ('rest-patch', rest_patch),
+    ('patched-clean', patched_clean),
+    ('wait-failure', wait_failure),
+    ('wrong-password', wrong_password),
+    ('forbidden', forbidden),
+    ('foreign', foreign),
+    ('oversized', oversized),
+    ('large', large),
+    ('stock', stock),
+]
 
 
 def main():
@@ -385,19 +384,7 @@ def main():
     args.kiln = os.path.abspath(args.kiln)
     args.kiln_worker = os.path.abspath(args.kiln_worker)
     rm.enable_subreaper()
-    t = TryTest(args)
-    results = [False]
-    try:
-        t.start()
-        results = run_checks(t)
-    except Exception as e:
-        print(f'FAIL setup: {e}', flush=True)
-    finally:
-        t.stop()
-        rm.final_cleanup()
-    passed = sum(results)
-    print(f'{passed} passed, {len(results) - passed} failed')
-    return 0 if all(results) else 1
+    return rm.run_sections(TryTest(args), SECTIONS)
 
 
 if __name__ == '__main__':
