@@ -23,6 +23,8 @@ usage:
   /usr/bin/python3 bench/latency_bench.py --kiln build/release/app/kiln \
       --kiln-worker build/release/app/kiln-worker
   ... --quick (1 run, 20 samples)   --only kiln|buildbot   --keep   --out FILE
+  ... --nice -10   masters, worker and this script at nice -10 (root): priority over other
+                   users' processes on a shared machine
 Writes JSON to bench/results/latency-<time>.json (or --out) and prints a markdown table.
 """
 import argparse
@@ -54,6 +56,7 @@ BB_CFG = os.path.join(HERE, 'bench_latency.cfg')
 WORKER_PASS = mb.WORKER_PASS
 BenchError = mb.BenchError
 log = mb.log
+NICE = []  # ['nice', '-n', N] with --nice: prefixes the masters and the workers
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,6 +142,22 @@ class LiveBuilds:
 # ---------------------------------------------------------------------------------------------
 # masters (one worker each)
 # ---------------------------------------------------------------------------------------------
+def start_worker(m, kiln_worker):
+    """One kiln-worker `w1` (max_builds=1 on the master's side), attached."""
+    wdir = os.path.join(m.root, 'w1')
+    mb.run_tool([kiln_worker, 'create', wdir, '--master', f'{HOST}:{m.worker_port}',
+                 '--name', 'w1', '--password', WORKER_PASS])
+    m.workers.append(mb.Proc(NICE + [kiln_worker, 'run', wdir], wdir + '.console.log', cwd=wdir))
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        m.check_alive()
+        if m.scalar('select count(distinct workerid) from connected_workers') == 1:
+            time.sleep(1.0)  # let it settle
+            return
+        time.sleep(0.2)
+    raise BenchError(f'{m.kind}: the worker did not attach within 90 s')
+
+
 class KilnMaster(mb.Master):
     kind = 'kiln'
 
@@ -173,7 +192,7 @@ return {{
             self.worker_port, self.www_port = mb.free_ports(2)
             with open(os.path.join(self.basedir, 'master.lua'), 'w') as f:
                 f.write(self.config())
-            self.proc = mb.Proc([self.binary, 'start', self.basedir, '--foreground'],
+            self.proc = mb.Proc(NICE + [self.binary, 'start', self.basedir, '--foreground'],
                                 os.path.join(self.root, 'master.console.log'), cwd=self.basedir,
                                 env=env)
             deadline = time.monotonic() + 60
@@ -204,7 +223,7 @@ class BuildbotMaster(mb.Master):
             self.worker_port, self.www_port = mb.free_ports(2)
             env = dict(os.environ, BBREF_MSGPACK_PORT=str(self.worker_port),
                        BENCH_WWW_PORT=str(self.www_port), BENCH_WORKER_PASS=WORKER_PASS)
-            self.proc = mb.Proc([BUILDBOT, 'start', '--nodaemon', self.basedir],
+            self.proc = mb.Proc(NICE + [BUILDBOT, 'start', '--nodaemon', self.basedir],
                                 os.path.join(self.root, 'master.console.log'), cwd=self.basedir,
                                 env=env)
             deadline = time.monotonic() + 120
@@ -327,6 +346,9 @@ def main(argv=None):
     ap.add_argument('--gap', type=float, default=0.2, help='seconds between samples (0.2)')
     ap.add_argument('--quick', action='store_true', help='1 run, 20 samples')
     ap.add_argument('--only', choices=['kiln', 'buildbot'], help='run one master only')
+    ap.add_argument('--nice', type=int,
+                    help='run both masters, their worker and this script at this niceness '
+                         '(e.g. -10 on a shared machine; needs root)')
     ap.add_argument('--out', help='JSON results (default bench/results/latency-<time>.json)')
     ap.add_argument('--keep', action='store_true', help='keep the temp dir')
     args = ap.parse_args(argv)
@@ -341,6 +363,9 @@ def main(argv=None):
         print(f'error: {BUILDBOT} missing (apt-get install buildbot)', file=sys.stderr)
         return 2
 
+    if args.nice is not None:
+        NICE[:] = ['nice', '-n', str(args.nice)]
+        os.setpriority(os.PRIO_PROCESS, 0, args.nice)
     kinds = ['kiln', 'buildbot'] if not args.only else [args.only]
     signal.signal(signal.SIGTERM, _on_sigterm)
     root = tempfile.mkdtemp(prefix='kiln-latency-bench-', dir='/tmp')
@@ -357,7 +382,7 @@ def main(argv=None):
                 else:
                     current = BuildbotMaster(run_root)
                 current.start()
-                current.start_workers(args.kiln_worker)
+                start_worker(current, args.kiln_worker)
                 busy0, cpu0 = mb.host_busy_s(), mb.proc_cpu_s(current.proc.pid)
                 t0 = time.monotonic()
                 r = run_one(current, args, rep * 100000 + 1)
@@ -418,7 +443,7 @@ def main(argv=None):
     with open(out, 'w') as f:
         json.dump({'config': {'masters': kinds, 'repeat': args.repeat, 'samples': args.samples,
                               'warmup': args.warmup, 'gap_s': args.gap, 'cpus': os.cpu_count(),
-                              'argv': sys.argv, 'kiln': args.kiln,
+                              'nice': args.nice, 'argv': sys.argv, 'kiln': args.kiln,
                               'kiln_worker': args.kiln_worker},
                    'runs': results, 'summary': summary, 'total_s': total}, f, indent=1)
     print(f'results: {out}')
