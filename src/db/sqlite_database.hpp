@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // SqliteDatabase: the embedded backend. One writer connection and one reader connection,
 // each owned by its own thread; WAL lets the reader see a consistent snapshot while the
-// writer works.
+// writer works. A third connection and thread run the WAL checkpoints.
 #pragma once
 
 #include "db/database.hpp"
@@ -15,7 +15,8 @@ namespace kiln::db {
 
 namespace detail {
 class SqliteConnectionThread;
-}
+class SqliteCheckpointer;
+}  // namespace detail
 
 class SqliteDatabase final : public Database {
 public:
@@ -46,10 +47,14 @@ protected:
                 std::function<void(std::exception_ptr)> done) override;
 
 private:
-    SqliteDatabase(std::unique_ptr<detail::SqliteConnectionThread> writer,
+    SqliteDatabase(std::unique_ptr<detail::SqliteCheckpointer> checkpointer,
+                   std::unique_ptr<detail::SqliteConnectionThread> writer,
                    std::unique_ptr<detail::SqliteConnectionThread> reader);
 
     std::mutex close_mutex_;
+    // Files only: runs WAL checkpoints off the writer's thread. Declared first, so that it
+    // outlives the writer whose commits call it.
+    std::unique_ptr<detail::SqliteCheckpointer> checkpointer_;
     std::unique_ptr<detail::SqliteConnectionThread> writer_;
     // Null for ":memory:": reads then go to writer_.
     std::unique_ptr<detail::SqliteConnectionThread> reader_;
