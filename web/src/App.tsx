@@ -7,8 +7,12 @@ import { About } from "./views/About";
 import { Build, LogPage } from "./views/Build";
 import { Builder } from "./views/Builder";
 import { Builders } from "./views/Builders";
+import { ChangePage, Changes } from "./views/Changes";
+import { Console } from "./views/Console";
+import { Grid } from "./views/Grid";
 import { Home } from "./views/Home";
 import { Login } from "./views/Login";
+import { Waterfall } from "./views/Waterfall";
 import { Workers } from "./views/Workers";
 
 type Theme = "light" | "dark" | "system";
@@ -144,6 +148,18 @@ export function App() {
           <NavLink to="/builders" className="nav-link">
             Builders
           </NavLink>
+          <NavLink to="/waterfall" className="nav-link">
+            Waterfall
+          </NavLink>
+          <NavLink to="/console" className="nav-link">
+            Console
+          </NavLink>
+          <NavLink to="/grid" className="nav-link">
+            Grid
+          </NavLink>
+          <NavLink to="/changes" className="nav-link">
+            Changes
+          </NavLink>
           <NavLink to="/workers" className="nav-link">
             Workers
           </NavLink>
@@ -179,6 +195,11 @@ export function App() {
             path="/builders/:builderid/builds/:number/steps/:step/logs/:slug"
             element={<LogPage />}
           />
+          <Route path="/waterfall" element={<Waterfall />} />
+          <Route path="/console" element={<Console />} />
+          <Route path="/grid" element={<Grid />} />
+          <Route path="/changes" element={<Changes />} />
+          <Route path="/changes/:changeid" element={<ChangePage />} />
           <Route path="/workers" element={<Workers />} />
           <Route path="/login" element={<Login />} />
           <Route path="/about" element={<About />} />
