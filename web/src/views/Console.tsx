@@ -2,7 +2,7 @@
 // results of the builds made for that change (through buildset → sourcestamp). Each input is a
 // bounded live window (changes, buildsets, requests, builds), so it stays current and cheap
 // with 100,000 builds. Arrow keys move between cells.
-import { useMemo } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import { Link } from "react-router";
 import type { Builder, Change } from "../api/generated";
 import {
@@ -13,7 +13,7 @@ import {
   matrixRequests,
   type MatrixBuildRow,
 } from "../app/queries";
-import { useLive } from "../app/services";
+import { useLive, useServices } from "../app/services";
 import { BuilderFilter, useBuilderFilter } from "../components/BuilderFilter";
 import {
   Ago,
@@ -35,6 +35,17 @@ export function useMatrixData(buildsets: number) {
   const requests = useLive(matrixRequests);
   const sets = useLive(matrixBuildsets(buildsets));
   const builders = useLive(allBuilders);
+  const { store } = useServices();
+  // A request of a buildset newer than the window: read the buildsets again (their own
+  // events may come later than the request's, or not at all).
+  const asked = useRef(0);
+  const newestSet = sets.items[0]?.bsid ?? 0;
+  const newestWanted = requests.items.reduce((m, r) => Math.max(m, r.buildsetid), 0);
+  useEffect(() => {
+    if (sets.loading || newestWanted <= newestSet || asked.current >= newestWanted) return;
+    asked.current = newestWanted;
+    setTimeout(() => store.refresh("buildsets"), 200);
+  }, [newestWanted, newestSet, sets.loading, store]);
   const perBuildset = useMemo(
     () => byBuildset(requests.items, builds.items),
     [requests.items, builds.items],
