@@ -9,9 +9,11 @@
 // API bytes read).
 //
 //   node bench/ui_bench.mjs [--runs 5] [--builders 2000] [--builds 100000]
-//        [--kiln build/release/app/kiln] [--fill build/release/bench/kiln-bench-fill] [--keep]
+//        [--kiln build/release/app/kiln] [--fill build/release/bench/kiln-bench-fill]
+//        [--keep] [--reuse ROOT]
 //
 // Needs web/dist (tools/dev.sh web) and web/node_modules (playwright-core).
+import { readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,6 +29,8 @@ const BUILDS = Number(option("builds", "100000"));
 process.env.KILN = resolve(option("kiln", join(root, "build", "release", "app", "kiln")));
 const FILL = resolve(option("fill", join(root, "build", "release", "bench", "kiln-bench-fill")));
 const keep = argv.includes("--keep");
+// --reuse ROOT: a root kept by an earlier --keep run (its database is already filled).
+const reuse = option("reuse", null);
 
 // The harness reads KILN when it is imported.
 const { CHROMIUM, KilnSetup, run } = await import("../web/e2e/harness.mjs");
@@ -67,25 +71,38 @@ async function timed(page, action, selector, predicate) {
   return performance.now() - started;
 }
 
+async function fillMaster(kiln) {
+  await kiln.create();
+  const started = Date.now();
+  const fill = JSON.parse(
+    run(
+      [FILL, kiln.masterDir, "--builds", String(BUILDS), "--builders", String(BUILDERS),
+        "--log-bytes", "1000000"],
+      { timeout: 1_800_000 },
+    ).trim(),
+  );
+  console.log(
+    `filled ${fill.builds} builds on ${BUILDERS} builders in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+}
+
 async function main() {
   const kiln = new KilnSetup(CONFIG);
   let browser = null;
   try {
-    await kiln.create();
-    let started = Date.now();
-    const fill = JSON.parse(
-      run(
-        [FILL, kiln.masterDir, "--builds", String(BUILDS), "--builders", String(BUILDERS),
-          "--log-bytes", "1000000"],
-        { timeout: 1_800_000 },
-      ).trim(),
-    );
-    console.log(
-      `filled ${fill.builds} builds on ${BUILDERS} builders in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-    );
+    if (reuse) {
+      rmSync(kiln.root, { recursive: true, force: true });
+      kiln.root = reuse;
+      kiln.masterDir = join(reuse, "master");
+      const lua = readFileSync(join(kiln.masterDir, "master.lua"), "utf8");
+      kiln.wwwPort = Number(/www = \{ port = (\d+)/.exec(lua)[1]);
+      kiln.workerPort = Number(/worker = \{ port = (\d+)/.exec(lua)[1]);
+    } else {
+      await fillMaster(kiln);
+    }
     await kiln.startMaster();
     const total = (await kiln.api("builds?limit=1&field=buildid&order=-buildid")).builds[0].buildid;
-    const builderCount = (await kiln.api("builders?field=builderid")).builders.length;
+    const builderCount = (await kiln.api("builders?field=builderid&limit=1")).meta.total;
     console.log(`master at ${kiln.url}: ${builderCount} builders, newest build id ${total}`);
 
     browser = await chromium.launch({

@@ -2,7 +2,11 @@
 import type { Build, Builder, BuildRequest, Buildset, Change, Worker } from "../api/generated";
 import type { QuerySpec } from "../api/store";
 
-export const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+// One collator for every comparison (String.localeCompare builds one per call: slow for
+// sorting 2,000 builders).
+const collator = new Intl.Collator();
+export const byName = (a: { name: string }, b: { name: string }) =>
+  collator.compare(a.name, b.name);
 
 /** Every builder (names, tags, descriptions): one request, ~150 bytes per builder. */
 export const allBuilders: QuerySpec<Builder> = {
@@ -10,6 +14,7 @@ export const allBuilders: QuerySpec<Builder> = {
   id: "builderid",
   events: ["builders/*/*"],
   compare: byName,
+  pageAll: 1000,
 };
 
 export const allWorkers: QuerySpec<Worker> = {
@@ -17,6 +22,7 @@ export const allWorkers: QuerySpec<Worker> = {
   id: "workerid",
   events: ["workers/*/*"],
   compare: byName,
+  pageAll: 1000,
 };
 
 export const runningBuilds: QuerySpec<Build> = {
