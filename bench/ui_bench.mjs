@@ -184,7 +184,7 @@ async function main() {
     );
   } finally {
     await browser?.close().catch(() => undefined);
-    await kiln.stop({ keep });
+    await kiln.stop({ keep: keep || reuse !== null });
   }
 }
 

@@ -43,14 +43,6 @@ describe("layoutWaterfall", () => {
     expect(layout.width).toBe(3);
   });
 
-  it("stacks builds of the same second instead of overlapping them", () => {
-    const layout = layoutWaterfall([b(2, 1, 100, 100), b(1, 1, 100, 100)], [1], 1000);
-    const [newer, older] = [...layout.boxes].sort((x, y) => x.top - y.top);
-    expect(newer?.build.buildid).toBe(2);
-    expect(older!.top).toBeGreaterThanOrEqual(newer!.top + newer!.height);
-    expect(layout.columns[0]?.lanes).toBe(1);
-  });
-
   it("leaves out builders not in the column order and grows running builds with now", () => {
     const early = layoutWaterfall([b(1, 1, 100, null), b(2, 9, 100, 150)], [1], 200);
     const later = layoutWaterfall([b(1, 1, 100, null), b(2, 9, 100, 150)], [1], 300);

@@ -49,43 +49,27 @@ export function layoutWaterfall<B extends WaterfallBuild>(
   const columnIndex = new Map(columnOrder.map((id, i) => [id, i]));
   const shown = builds.filter((b) => columnIndex.has(b.builderid) && b.started_at !== null);
   const end = (b: B) => Math.max(b.complete_at ?? now, b.started_at);
-  // Every build has an end point above its start point; points are ordered by time (newest
-  // first), then by build id, so builds within the same second stack instead of overlapping.
-  interface Point {
-    t: number;
-    id: number;
-    start: boolean;
-  }
-  const points: Point[] = [];
-  for (const b of shown) {
-    points.push({ t: end(b), id: b.buildid, start: false });
-    points.push({ t: b.started_at, id: b.buildid, start: true });
-  }
-  points.sort((a, b) => b.t - a.t || b.id - a.id || (a.start === b.start ? 0 : a.start ? 1 : -1));
-  const startY = new Map<number, number>();
-  const endY = new Map<number, number>();
-  const marks: { y: number; time: number }[] = [];
-  let lastMark = -Infinity;
+  const starts = new Set(shown.map((b) => b.started_at));
+  const times = [...new Set([...starts, ...shown.map(end)])].sort((a, b) => b - a);
+  const y = new Map<number, number>();
   let at = 0;
-  points.forEach((p, i) => {
+  times.forEach((t, i) => {
     if (i > 0) {
-      const previous = points[i - 1] as Point;
-      const gap = Math.min(MAX_GAP, Math.max(MIN_GAP, (previous.t - p.t) * PX_PER_SECOND));
-      at += p.start ? Math.max(gap, MIN_BOX) : gap;
+      const gap = Math.min(
+        MAX_GAP,
+        Math.max(MIN_GAP, ((times[i - 1] as number) - t) * PX_PER_SECOND),
+      );
+      at += starts.has(t) ? Math.max(gap, MIN_BOX) : gap;
     }
-    (p.start ? startY : endY).set(p.id, at);
-    if (at - lastMark >= MARK_SPACING) {
-      marks.push({ y: at, time: p.t });
-      lastMark = at;
-    }
+    y.set(t, at);
   });
   const height = at + MIN_BOX;
 
   // Lanes: within a column, boxes in order of their top take the first lane that is free.
   const byColumn = new Map<number, Box<B>[]>();
   for (const build of shown) {
-    const top = endY.get(build.buildid) as number;
-    const bottom = Math.max(startY.get(build.buildid) as number, top + MIN_BOX);
+    const top = y.get(end(build)) as number;
+    const bottom = Math.max(y.get(build.started_at) as number, top + MIN_BOX);
     const column = columnIndex.get(build.builderid) as number;
     const box: Box<B> = { build, column, lane: 0, top, height: bottom - top };
     const list = byColumn.get(column) ?? [];
@@ -114,6 +98,15 @@ export function layoutWaterfall<B extends WaterfallBuild>(
     return column;
   });
 
+  const marks: { y: number; time: number }[] = [];
+  let lastMark = -Infinity;
+  for (const t of times) {
+    const ty = y.get(t) as number;
+    if (ty - lastMark >= MARK_SPACING) {
+      marks.push({ y: ty, time: t });
+      lastMark = ty;
+    }
+  }
   return { columns, boxes, height, marks, width: offset };
 }
 
