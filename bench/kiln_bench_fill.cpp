@@ -5,6 +5,7 @@
 //
 //   kiln-bench-fill DIR --builds N --builders M --log-bytes B
 //
+// (bench/ui_bench.mjs uses 2,000 builders; names past bench-99 are bench-100, bench-101, ...)
 // DIR is the master directory (its database is opened with db.url, default
 // "sqlite:state.sqlite"). The master row is the one `kiln start DIR` uses, the builders are
 // bench-01..bench-M and the worker bench-worker, so a master.lua naming them finds their
@@ -318,7 +319,7 @@ int main(int argc, char** argv) {
     app.add_option("--builds", options.builds, "Finished builds to add (default 100000)")
         ->check(CLI::Range(1L, 100000000L));
     app.add_option("--builders", options.builders, "Builders bench-01.. (default 10)")
-        ->check(CLI::Range(1, 99));
+        ->check(CLI::Range(1, 10000));
     app.add_option("--log-bytes", options.log_bytes,
                    "Bytes of the last build's big stdio log (default 1e9)")
         ->check(CLI::Range(0LL, 1LL << 40));

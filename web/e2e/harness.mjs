@@ -11,6 +11,9 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, "..", "..");
 export const KILN = resolve(process.env.KILN ?? join(ROOT, "build", "dev", "app", "kiln"));
+export const KILN_BENCH_FILL = resolve(
+  process.env.KILN_BENCH_FILL ?? join(dirname(KILN), "..", "bench", "kiln-bench-fill"),
+);
 export const KILN_WORKER = resolve(
   process.env.KILN_WORKER ?? join(ROOT, "build", "dev", "app", "kiln-worker"),
 );
@@ -31,6 +34,7 @@ return {
       roles = { k.roles.from_groups{ prefix = "kiln-" } },
       rules = { k.allow.any_control{ role = "admins" } },
     },
+    change_hook = { base = true },
   },
   workers = { k.worker{ name = "worker1", password = "worker-pw", max_builds = 3 } },
   builders = {
@@ -49,6 +53,7 @@ return {
       steps = { k.shell{ name = "package", command = "echo packaging; exit 1" } } },
   },
   schedulers = {
+    k.single_branch{ name = "main", builders = { "docs", "release" }, branch = "main" },
     k.force{ name = "force", builders = { "runtests", "docs", "release" }, parameters = {
       k.string_parameter{ name = "lines", label = "Lines", default = "5" },
       k.string_parameter{ name = "delay", label = "Seconds between lines", default = "0" },
@@ -86,7 +91,7 @@ export async function waitFor(what, predicate, timeoutMs = 30_000) {
   throw new Error(`timed out waiting for ${what}${last ? ` (${last.message})` : ""}`);
 }
 
-function run(argv, options = {}) {
+export function run(argv, options = {}) {
   const result = spawnSync(argv[0], argv.slice(1), {
     encoding: "utf8",
     timeout: 120_000,
@@ -265,6 +270,18 @@ export class KilnSetup {
     });
     if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
     return response.json();
+  }
+
+  /** Posts a change to /change_hook/base (form fields); returns the answer's text. */
+  async postChange(fields) {
+    const response = await fetch(`${this.url}/change_hook/base`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields).toString(),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`change_hook/base: ${response.status} ${text}`);
+    return text;
   }
 
   /** A control call as alice (HTTP Basic), for setting up situations the tests then look at. */

@@ -5,7 +5,16 @@
 // Usage: node e2e/run.mjs [--keep] [--only NAME]   (after `npm run build`; needs build/dev/app)
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { KilnSetup, launchBrowser, PASSWORDS, ROOT, sleep, waitFor } from "./harness.mjs";
+import {
+  KILN_BENCH_FILL,
+  KilnSetup,
+  launchBrowser,
+  PASSWORDS,
+  ROOT,
+  run,
+  sleep,
+  waitFor,
+} from "./harness.mjs";
 
 const SHOTS = join(ROOT, "docs", "screenshots");
 const keep = process.argv.includes("--keep");
@@ -316,6 +325,204 @@ test("log out hides the controls again", async ({ page, kiln }) => {
     (await page.locator("[data-testid=rebuild-button]").count()) === 0,
     "no rebuild button after logging out",
   );
+});
+
+test("the waterfall shows a forced build live and moves with the arrow keys", async ({
+  page,
+  kiln,
+}) => {
+  await page.goto(`${kiln.url}/waterfall`);
+  await page.waitForSelector("[data-testid=waterfall] .wf-build");
+  const before = (await kiln.api("builders/2/builds?order=-number&limit=1")).builds[0].number;
+  await kiln.control("forceschedulers/force", "force", { builderid: 2, reason: "e2e: waterfall" });
+  const box = `.wf-build[href="/builders/2/builds/${before + 1}"]`;
+  await page.waitForSelector(box, { timeout: 30_000 });
+  await page.waitForSelector(`${box}[data-result=success]`, { timeout: 30_000 });
+  // The newest box is at the top; Down moves to an older build of the same builder.
+  await page.focus(box);
+  await page.keyboard.press("ArrowDown");
+  const focused = await page.locator(":focus").getAttribute("href");
+  check(
+    focused === `/builders/2/builds/${before}`,
+    `ArrowDown moves to the builder's previous build (focused ${focused})`,
+  );
+  await page.keyboard.press("Enter");
+  await page.waitForURL(`${kiln.url}/builders/2/builds/${before}`);
+  await page.goto(`${kiln.url}/waterfall`);
+  await page.waitForSelector(box);
+  await shot(page, "waterfall");
+  // The filter keeps the builders that match.
+  await page.fill("input[type=search]", "docs");
+  await waitFor("the waterfall filter", async () => {
+    const names = await page.locator(".wf-name").allTextContents();
+    return names.length === 1 && names[0] === "docs";
+  });
+});
+
+test("a change posted to /change_hook/base shows in the console, grid and changes", async ({
+  page,
+  kiln,
+}) => {
+  await page.goto(`${kiln.url}/console`);
+  await page.waitForSelector("h1:has-text('Console')");
+  const revision = "c0ffee" + String(Date.now()).slice(-8) + "aa";
+  await kiln.postChange({
+    author: "Carol <carol@example.org>",
+    revision,
+    branch: "main",
+    repository: "https://git.example.org/app.git",
+    comments: "Fix the frobnicator\n\nLonger description.",
+    files: JSON.stringify(["src/frob.c", "docs/frob.md"]),
+  });
+  const change = (await kiln.api("changes?limit=1")).changes[0];
+  check(change.revision === revision, "the change is stored");
+  const row = `[data-testid=console] tr[data-change="${change.changeid}"]`;
+  await page.waitForSelector(`${row}:has-text('Fix the frobnicator')`, { timeout: 20_000 });
+  // The single-branch scheduler builds docs and release; their results fill the row live.
+  await page.waitForSelector(`${row} td[data-builderid="2"] .dot.result-success`, {
+    timeout: 60_000,
+  });
+  await page.waitForSelector(`${row} td[data-builderid="3"] .dot.result-failure`, {
+    timeout: 60_000,
+  });
+  check(
+    (await page.locator(`${row} td[data-builderid="1"] .dot`).count()) === 0,
+    "runtests did not build the change",
+  );
+  await shot(page, "console");
+  // Arrow keys move between the row's cells.
+  await page.focus(`${row} th a`);
+  await page.keyboard.press("ArrowRight");
+  const focused = (await page.locator(":focus").getAttribute("href")) ?? "";
+  check(/^\/builders\/\d+\/builds\/\d+$/.test(focused), `ArrowRight goes to a build (${focused})`);
+
+  await page.goto(`${kiln.url}/grid`);
+  await page.waitForSelector(`[data-testid=grid] th:has-text('${revision.slice(0, 10)}')`);
+  await page.waitForSelector("[data-testid=grid] tr[data-builderid='3'] .dot.result-failure");
+  await shot(page, "grid");
+
+  await page.goto(`${kiln.url}/changes`);
+  await page.click(`tr[data-change="${change.changeid}"] a`);
+  await page.waitForSelector("[data-testid=change-author]:has-text('Carol')");
+  await page.waitForSelector("pre.comments:has-text('Longer description.')");
+  await waitFor(
+    "the change's two builds",
+    async () => (await page.locator("table.builds tbody tr").count()) === 2,
+  );
+  await shot(page, "change");
+  await page.goto(`${kiln.url}/changes`);
+  await page.waitForSelector(`tr[data-change="${change.changeid}"]`);
+  await shot(page, "changes");
+
+  // The build page names the change and who is responsible.
+  const build = (await kiln.api(`changes/${change.changeid}/builds`)).builds.find(
+    (b) => b.builderid === 2,
+  );
+  await page.goto(`${kiln.url}/builders/2/builds/${build.number}`);
+  await page.waitForSelector("[data-testid=responsible]:has-text('Carol')");
+  await page.waitForSelector(`table.changes tr[data-change="${change.changeid}"]`);
+  await shot(page, "build-changes", { fullPage: true });
+
+  // Phone widths and the dark theme.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${kiln.url}/console`);
+  await page.waitForSelector(`${row} .dot`);
+  await shot(page, "console-phone");
+  await page.goto(`${kiln.url}/waterfall`);
+  await page.waitForSelector(".wf-build");
+  await shot(page, "waterfall-phone");
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.selectOption("header select", "dark");
+  await page.goto(`${kiln.url}/waterfall`);
+  await page.waitForSelector(".wf-build");
+  await shot(page, "waterfall-dark");
+  await page.selectOption("header select", "system");
+});
+
+// A log far bigger than the browser could hold opens with bounded range requests only:
+// its own master, whose database kiln-bench-fill fills with one build and the big log.
+const BIG_LOG_BYTES = Number(process.env.KILN_E2E_BIG_LOG_BYTES ?? 1_000_000_000);
+const BIG_LOG_CONFIG = String.raw`
+local k = require "kiln"
+return {
+  title = "Kiln big log",
+  url = "http://127.0.0.1:@WWW@/",
+  protocols = { worker = { port = @PORT@ } },
+  www = { port = @WWW@ },
+  workers = { k.worker{ name = "bench-worker", password = "pw" } },
+  builders = { k.builder{ name = "bench-01", workers = { "bench-worker" },
+                          steps = { k.shell{ name = "make", command = "true" } } } },
+}
+`;
+
+test("a huge log opens at its first and last lines with bounded range requests", async ({
+  context,
+}) => {
+  const big = new KilnSetup(BIG_LOG_CONFIG);
+  const page = await context.newPage();
+  try {
+    await big.create();
+    const started = Date.now();
+    const fill = JSON.parse(
+      run([
+        KILN_BENCH_FILL,
+        big.masterDir,
+        "--builds",
+        "1",
+        "--builders",
+        "1",
+        "--log-bytes",
+        String(BIG_LOG_BYTES),
+      ]).trim(),
+    );
+    const fillMs = Date.now() - started;
+    await big.startMaster();
+    const lines = fill.big_log_lines;
+    check(fill.big_log_bytes >= BIG_LOG_BYTES * 0.99, `the log holds ${fill.big_log_bytes} bytes`);
+    const requests = [];
+    page.on("request", (r) => {
+      if (r.url().includes("/api/v2/logs/")) requests.push(r.url());
+    });
+    let received = 0;
+    page.on("response", async (r) => {
+      if (!r.url().includes("/api/v2/")) return;
+      try {
+        received += (await r.body()).length;
+      } catch {
+        // a response the page navigated away from
+      }
+    });
+    const base = `${big.url}/builders/1/builds/1/steps/output/logs/stdio`;
+    await page.goto(base);
+    // Line n of the log is the 9-digit n, then filler (kiln_bench_fill.cpp).
+    await page.waitForSelector(".log-line[data-line='1'] .line-text:has-text('000000000 ')", {
+      timeout: 30_000,
+    });
+    const last = String(lines - 1).padStart(9, "0");
+    await page.goto(`${base}#L${lines}`);
+    await page.waitForSelector(`.log-line.highlighted[data-line='${lines}']:has-text('${last} ')`, {
+      timeout: 30_000,
+    });
+    await shot(page, "log-huge");
+    const contents = requests.filter((u) => u.includes("/contents"));
+    check(contents.length > 0, "the log was read through /contents");
+    for (const url of requests) {
+      check(!url.includes("/raw"), `no raw download: ${url}`);
+      if (!url.includes("/contents")) continue;
+      const limit = Number(new URL(url).searchParams.get("limit"));
+      check(limit > 0 && limit <= 1000, `a bounded range: ${url}`);
+    }
+    check(
+      received < 2_000_000,
+      `the page read ${received} bytes of the API for a ${fill.big_log_bytes}-byte log`,
+    );
+    console.log(
+      `     (log of ${(fill.big_log_bytes / 1e6).toFixed(0)} MB, ${lines} lines, filled in ${(fillMs / 1000).toFixed(1)} s; ${contents.length} range requests, ${received} bytes read)`,
+    );
+  } finally {
+    await page.close();
+    await big.stop();
+  }
 });
 
 async function main() {

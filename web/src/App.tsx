@@ -1,15 +1,25 @@
 // The page frame (header, navigation, connection state, notices) and the routes.
-import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { lazy, Suspense, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { NavLink, Route, Routes, useLocation } from "react-router";
 import { useConnectionState, useServices } from "./app/services";
 import { isAnonymous, isAuthConfigured, userLabel } from "./lib/permissions";
+import { Loading } from "./components/common";
 import { About } from "./views/About";
-import { Build, LogPage } from "./views/Build";
 import { Builder } from "./views/Builder";
 import { Builders } from "./views/Builders";
 import { Home } from "./views/Home";
 import { Login } from "./views/Login";
 import { Workers } from "./views/Workers";
+
+// Views with code of their own (the log viewer, the waterfall, the console, the grid) load on
+// first use: the first page of the app parses less.
+const Build = lazy(() => import("./views/Build").then((m) => ({ default: m.Build })));
+const LogPage = lazy(() => import("./views/Build").then((m) => ({ default: m.LogPage })));
+const Waterfall = lazy(() => import("./views/Waterfall").then((m) => ({ default: m.Waterfall })));
+const Console = lazy(() => import("./views/Console").then((m) => ({ default: m.Console })));
+const Grid = lazy(() => import("./views/Grid").then((m) => ({ default: m.Grid })));
+const Changes = lazy(() => import("./views/Changes").then((m) => ({ default: m.Changes })));
+const ChangePage = lazy(() => import("./views/Changes").then((m) => ({ default: m.ChangePage })));
 
 type Theme = "light" | "dark" | "system";
 
@@ -144,6 +154,18 @@ export function App() {
           <NavLink to="/builders" className="nav-link">
             Builders
           </NavLink>
+          <NavLink to="/waterfall" className="nav-link">
+            Waterfall
+          </NavLink>
+          <NavLink to="/console" className="nav-link">
+            Console
+          </NavLink>
+          <NavLink to="/grid" className="nav-link">
+            Grid
+          </NavLink>
+          <NavLink to="/changes" className="nav-link">
+            Changes
+          </NavLink>
           <NavLink to="/workers" className="nav-link">
             Workers
           </NavLink>
@@ -170,20 +192,27 @@ export function App() {
       </header>
       <ConnectionBanner />
       <main id="main" ref={main} tabIndex={-1}>
-        <Routes>
-          <Route path="/" element={<Home />} />
-          <Route path="/builders" element={<Builders />} />
-          <Route path="/builders/:builderid" element={<Builder />} />
-          <Route path="/builders/:builderid/builds/:number" element={<Build />} />
-          <Route
-            path="/builders/:builderid/builds/:number/steps/:step/logs/:slug"
-            element={<LogPage />}
-          />
-          <Route path="/workers" element={<Workers />} />
-          <Route path="/login" element={<Login />} />
-          <Route path="/about" element={<About />} />
-          <Route path="*" element={<p>No such page.</p>} />
-        </Routes>
+        <Suspense fallback={<Loading />}>
+          <Routes>
+            <Route path="/" element={<Home />} />
+            <Route path="/builders" element={<Builders />} />
+            <Route path="/builders/:builderid" element={<Builder />} />
+            <Route path="/builders/:builderid/builds/:number" element={<Build />} />
+            <Route
+              path="/builders/:builderid/builds/:number/steps/:step/logs/:slug"
+              element={<LogPage />}
+            />
+            <Route path="/waterfall" element={<Waterfall />} />
+            <Route path="/console" element={<Console />} />
+            <Route path="/grid" element={<Grid />} />
+            <Route path="/changes" element={<Changes />} />
+            <Route path="/changes/:changeid" element={<ChangePage />} />
+            <Route path="/workers" element={<Workers />} />
+            <Route path="/login" element={<Login />} />
+            <Route path="/about" element={<About />} />
+            <Route path="*" element={<p>No such page.</p>} />
+          </Routes>
+        </Suspense>
       </main>
       <Notices />
     </>

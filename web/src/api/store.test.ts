@@ -139,6 +139,37 @@ describe("LiveQuery", () => {
   });
 });
 
+describe("LiveQuery pageAll", () => {
+  it("reads a collection larger than the master's page cap in pages", async () => {
+    const all = Array.from({ length: 2500 }, (_, i) => ({
+      builderid: i + 1,
+      name: `b-${String(i + 1).padStart(4, "0")}`,
+    }));
+    const { impl, calls } = fakeFetch({
+      "/api/v2/builders": (url) => {
+        const params = new URL(url, "http://x").searchParams;
+        const offset = Number(params.get("offset"));
+        const limit = Number(params.get("limit"));
+        return {
+          body: { builders: all.slice(offset, offset + limit), meta: { total: all.length } },
+        };
+      },
+    });
+    const query = new LiveQuery<{ builderid: number; name: string }>(
+      { path: "builders", id: "builderid", events: [], pageAll: 1000 },
+      new RestClient(impl),
+      null,
+    );
+    await query.start();
+    expect(query.getSnapshot().items).toHaveLength(2500);
+    expect(calls.map((c) => c.url).sort()).toEqual([
+      "/api/v2/builders?limit=1000&offset=0",
+      "/api/v2/builders?limit=1000&offset=1000",
+      "/api/v2/builders?limit=1000&offset=2000",
+    ]);
+  });
+});
+
 describe("Store", () => {
   it("shares a query between users and refetches live queries after a reconnect", async () => {
     const { live, rest, calls, timers } = setup(() => ({ body: { builds: [], meta: {} } }));

@@ -25,6 +25,11 @@ export interface QuerySpec<T> {
   acceptNew?: boolean;
   /** Distinguishes queries whose predicates differ although path and query are the same. */
   key?: string;
+  /**
+   * Read the whole collection in pages of this size (the master answers at most 1000 items a
+   * request): the pages after the first are fetched together once `meta.total` tells how many.
+   */
+  pageAll?: number;
 }
 
 export interface LiveState<T> {
@@ -113,7 +118,7 @@ export class LiveQuery<T> {
     this.mergedDuringFetch = null;
     this.publish({ ...this.snapshot, loading: true });
     try {
-      const page = await this.rest.get<T>(this.spec.path, this.spec.query);
+      const page = await this.fetchAll();
       if (serial !== this.fetchSerial) return;
       this.applyFetched(page.items);
       this.fetching = false;
@@ -129,6 +134,36 @@ export class LiveQuery<T> {
       const message = error instanceof Error ? error.message : String(error);
       this.publish({ ...this.snapshot, loading: false, error: message });
     }
+  }
+
+  private async fetchAll(): Promise<{ items: T[]; meta: { total?: number } }> {
+    const size = this.spec.pageAll;
+    if (!size) return this.rest.get<T>(this.spec.path, this.spec.query);
+    const get = (offset: number) =>
+      this.rest.get<T>(this.spec.path, { ...this.spec.query, limit: size, offset });
+    // The second page is asked for with the first (one round trip less for 1,001-2,000 items;
+    // at most one empty answer wasted).
+    const [first, second] = await Promise.all([get(0), get(size)]);
+    const items = [...first.items];
+    if (first.items.length < size) return { items, meta: { total: items.length } };
+    items.push(...second.items);
+    if (second.items.length < size) return { items, meta: { total: items.length } };
+    const total = first.meta.total;
+    if (total !== undefined) {
+      // Paged in memory on the server: meta.total is the real count; fetch the rest at once.
+      const offsets: number[] = [];
+      for (let offset = 2 * size; offset < total; offset += size) offsets.push(offset);
+      const pages = await Promise.all(offsets.map(get));
+      for (const page of pages) items.push(...page.items);
+      return { items, meta: { total: items.length } };
+    }
+    // No count: one page after the other until a short one.
+    for (let offset = 2 * size; ; offset += size) {
+      const page = await get(offset);
+      items.push(...page.items);
+      if (page.items.length < size) break;
+    }
+    return { items, meta: { total: items.length } };
   }
 
   private applyFetched(items: T[]): void {

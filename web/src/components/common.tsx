@@ -41,15 +41,19 @@ export function ResultDot({
   complete,
   to,
   label,
+  data,
 }: {
   results: number | null;
   complete: boolean;
   to: string;
   label: string;
+  /** data-* attributes (e.g. a cell's place for arrow keys). */
+  data?: Record<`data-${string}`, string | number>;
 }) {
   const name = resultName(results, complete);
   return (
     <Link
+      {...data}
       to={to}
       className={`dot result-${name}`}
       title={`${label}: ${name}`}

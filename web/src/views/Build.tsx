@@ -5,6 +5,7 @@ import { Link, useLocation, useNavigate, useParams } from "react-router";
 import type {
   Build as BuildType,
   Builder,
+  Change,
   Log,
   SourcedProperties,
   Step,
@@ -22,6 +23,7 @@ import {
 import { LogViewer } from "../components/LogViewer";
 import { allWorkers } from "../app/queries";
 import { useControl, useLive, usePermission } from "../app/services";
+import { ChangeTable } from "./Changes";
 
 function useBuild(builderid: number, number: number) {
   const builder = useLive<Builder>({ path: `builders/${builderid}`, id: "builderid" });
@@ -48,6 +50,20 @@ function BuildPage({ build, builderName }: { build: BuildType; builderName: stri
     compare: (a, b) => a.number - b.number,
   });
   const properties = useLive<SourcedProperties>({ path: `builds/${build.buildid}/properties` });
+  // The changes the build is for (back to the previous successful build), and so who is
+  // responsible for its result: their authors, and the owner of a forced build.
+  const changes = useLive<Change>({
+    path: `builds/${build.buildid}/changes`,
+    id: "changeid",
+    events: [],
+    compare: (a, b) => b.changeid - a.changeid,
+  });
+  const responsible = useMemo(() => {
+    const owner = propertyText(properties.items[0], "owner");
+    const people = changes.items.map((c) => c.author);
+    if (owner) people.push(owner);
+    return [...new Set(people.filter((p) => p !== ""))];
+  }, [changes.items, properties.items]);
   const workers = useLive(allWorkers);
   const mayStop = usePermission("stop", build.builderid);
   const mayRebuild = usePermission("rebuild", build.builderid);
@@ -137,6 +153,10 @@ function BuildPage({ build, builderName }: { build: BuildType; builderName: stri
           <dd>{propertyText(properties.items[0], "owner")}</dd>
         </div>
         <div>
+          <dt>Responsible</dt>
+          <dd data-testid="responsible">{responsible.join(", ")}</dd>
+        </div>
+        <div>
           <dt>Worker</dt>
           <dd>{worker ? <Link to="/workers">{worker.name}</Link> : build.workerid}</dd>
         </div>
@@ -166,6 +186,16 @@ function BuildPage({ build, builderName }: { build: BuildType; builderName: stri
           {showHidden ? "Hide" : "Show"} {hiddenCount} hidden step{hiddenCount === 1 ? "" : "s"}
         </button>
       ) : null}
+
+      <h2>Changes</h2>
+      <ErrorText error={changes.error} />
+      {changes.loading && changes.items.length === 0 ? (
+        <Loading what="changes" />
+      ) : changes.items.length === 0 ? (
+        <p className="muted">No changes (a forced build, or the first of its sources).</p>
+      ) : (
+        <ChangeTable changes={changes.items} />
+      )}
 
       <h2>Properties</h2>
       <PropertyTable properties={properties.items[0]} />
