@@ -56,6 +56,9 @@ public:
 
     // True when no rule and no view entry is configured: everything is allowed and visible.
     bool is_open() const { return config_.rules.empty() && config_.view.empty(); }
+    // True when a `view` entry may hide builders from someone: without one, every reader sees
+    // everything (lists, counts and live events need no filtering).
+    bool hides_builders() const { return !config_.view.empty(); }
 
 private:
     std::vector<std::string> all_roles(const User& user) const;

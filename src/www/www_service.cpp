@@ -273,7 +273,7 @@ struct WwwService::Impl {
 
     Visibility visibility_for(const User& user) {
         auto& authz = current_authorizer();
-        if (authz.is_open()) return {};
+        if (!authz.hides_builders()) return {};
         // A copy of the authorizer: the predicate may outlive a reconfig.
         auto shared = std::make_shared<Authorizer>(authorizer_config);
         return Visibility{
