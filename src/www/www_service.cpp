@@ -16,6 +16,7 @@
 #include "www/rest_api.hpp"
 #include "www/session.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -85,6 +86,23 @@ public:
             bus.subscribe(bus::parse_key("logs/*/*"), [this](const bus::Message& m) { learn(m); }));
         subscriptions_.push_back(bus.subscribe(bus::parse_key("builders/*/*"),
                                                [this](const bus::Message& m) { learn(m); }));
+        // Build requests are announced before their buildset: they say whose it is.
+        subscriptions_.push_back(bus.subscribe(bus::parse_key("buildrequests/*/*"),
+                                               [this](const bus::Message& m) { learn(m); }));
+    }
+
+    // The names of the builders a buildset event's requests are for (empty when unknown).
+    std::vector<std::string> builders_of_buildset(const bus::Message& message) const {
+        std::vector<std::string> names;
+        if (message.key.size() < 2 || message.key[0] != "buildsets") return names;
+        auto bsid = parse_id(message.key[1]);
+        if (!bsid) return names;
+        auto found = buildset_builders_.find(*bsid);
+        if (found == buildset_builders_.end()) return names;
+        for (auto builderid : found->second)
+            if (auto name = names_.find(builderid); name != names_.end())
+                names.push_back(name->second);
+        return names;
     }
 
     void set_names(std::map<data::Id, std::string> names) { names_ = std::move(names); }
@@ -149,11 +167,20 @@ private:
         if (buildid && builderid) remember(build_builder_, *buildid, *builderid);
         if (stepid && buildid) remember(step_build_, *stepid, *buildid);
         if (logid && stepid) remember(log_step_, *logid, *stepid);
+        if (message.key[0] == "buildrequests" && builderid) {
+            if (auto bsid = integer(payload, "buildsetid")) {
+                if (buildset_builders_.size() >= kMaxEntries) buildset_builders_.clear();
+                auto& builders = buildset_builders_[*bsid];
+                if (std::find(builders.begin(), builders.end(), *builderid) == builders.end())
+                    builders.push_back(*builderid);
+            }
+        }
     }
 
     std::vector<bus::Subscription> subscriptions_;
     std::map<data::Id, std::string> names_;
     std::unordered_map<data::Id, data::Id> build_builder_, step_build_, log_step_;
+    std::unordered_map<data::Id, std::vector<data::Id>> buildset_builders_;
 };
 
 struct WwwService::Impl {
@@ -287,6 +314,12 @@ struct WwwService::Impl {
             if (message.key.empty()) return false;
             const auto& kind = message.key[0];
             if (kind == "masters" || kind == "workers" || kind == "changes") return true;
+            if (kind == "buildsets") {
+                // Visible when one of its requests is for a visible builder.
+                for (const auto& builder : event_builders.builders_of_buildset(message))
+                    if (visibility.may_view_builder(builder)) return true;
+                return false;
+            }
             auto name = event_builders.builder_of(message);
             return name && visibility.may_view_builder(*name);
         };

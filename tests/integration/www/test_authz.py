@@ -368,23 +368,33 @@ class Matrix:
             check(ws.status == 101, f'{user} /ws: {ws.status}')
             ws.send({'cmd': 'startConsuming', 'path': 'builds/*/*', '_id': 1})
             check(ws.receive()['code'] == 200, f'{user} subscribe')
+            ws.send({'cmd': 'startConsuming', 'path': 'buildsets/*/new', '_id': 2})
+            check(ws.receive()['code'] == 200, f'{user} subscribe to buildsets')
             sockets[user] = ws
         status, reply = self.force('alice', 'secret')
         check(status == 200, f'alice force secret: {status} {reply}')
+        secret_bsid = reply['result'][0]
         status, reply = self.force('alice', 'runtests')
         check(status == 200, f'alice force runtests: {status} {reply}')
+        runtests_bsid = reply['result'][0]
         seen = {}
         for user, ws in sockets.items():
             builders = set()
             finished = set()
+            buildsets = set()
             while finished != ({self.builderid['secret'], self.builderid['runtests']} if user == 'alice'
                                else {self.builderid['runtests']}):
                 frame = ws.receive()
+                if frame['k'].startswith('buildsets/'):
+                    buildsets.add(frame['m']['bsid'])
+                    continue
                 builders.add(frame['m']['builderid'])
                 if frame['k'].endswith('/finished'):
                     finished.add(frame['m']['builderid'])
                 check(user == 'alice' or frame['m']['builderid'] != self.builderid['secret'],
                       f'{user} saw a secret event: {frame["k"]}')
+            want = {secret_bsid, runtests_bsid} if user == 'alice' else {runtests_bsid}
+            check(buildsets == want, f'{user} buildset events {buildsets}, wanted {want}')
             seen[user] = sorted(builders)
             ws.close()
         return f'/ws: events by user {seen}'
