@@ -232,6 +232,10 @@ class Master:
     def workers_cpu_s(self):
         return sum(proc_cpu_s(w.pid, children=True) for w in self.workers)
 
+    def workers_own_cpu_s(self):
+        """The worker processes alone, without their children (the step's commands)."""
+        return sum(proc_cpu_s(w.pid) for w in self.workers)
+
     def stop(self):
         if self._db is not None:
             self._db.close()
@@ -437,6 +441,7 @@ def bench_output(m, nbytes):
     b0 = m.scalar('select coalesce(max(id), 0) from builds')
     mem0 = proc_mem_kb(mpid)
     c0, w0, h0 = proc_cpu_s(mpid), m.workers_cpu_s(), host_busy_s()
+    wo0, load0 = m.workers_own_cpu_s(), os.getloadavg()[0]
     t0 = time.monotonic()
     m.force('output')
     t_start = None
@@ -458,6 +463,7 @@ def bench_output(m, nbytes):
         m.check_alive()
         time.sleep(POLL_OUTPUT)
     c1, w1, h1 = proc_cpu_s(mpid), m.workers_cpu_s(), host_busy_s()
+    wo1, load1 = m.workers_own_cpu_s(), os.getloadavg()[0]
     mem1 = proc_mem_kb(mpid)
     buildid, _, result = row[0]
     lines = m.query('select l.num_lines from logs l join steps s on l.stepid = s.id '
@@ -475,6 +481,8 @@ def bench_output(m, nbytes):
         'mb_per_s': log_bytes / 1e6 / wall,
         'master_cpu_s': c1 - c0, 'master_cpu_s_per_100mb': (c1 - c0) / (log_bytes / 1e8),
         'master_util': (c1 - c0) / wall, 'workers_cpu_s': w1 - w0,
+        'worker_cpu_s_per_100mb': (wo1 - wo0) / (log_bytes / 1e8),
+        'loadavg_before': load0, 'loadavg_after': load1,
         'rss_before_mb': mem0['VmRSS'] / 1024, 'rss_peak_mb': rss_peak / 1024,
         'rss_growth_mb': (rss_peak - mem0['VmRSS']) / 1024,
         'rss_after_mb': mem1['VmRSS'] / 1024,
@@ -575,7 +583,9 @@ def main(argv=None):
                         f'{r["master_cpu_s"]:.2f} CPU s (util {r["master_util"]:.2f}), RSS '
                         f'{r["rss_before_mb"]:.1f} -> peak {r["rss_peak_mb"]:.1f} MB, VmHWM '
                         f'{r["hwm_before_mb"]:.1f} -> {r["hwm_after_mb"]:.1f} MB, other load '
-                        f'{r["other_cpu_cores"]:.2f} cores')
+                        f'{r["other_cpu_cores"]:.2f} cores, kiln-worker '
+                        f'{r["worker_cpu_s_per_100mb"]:.2f} CPU s/100 MB, load average '
+                        f'{r["loadavg_before"]:.1f} -> {r["loadavg_after"]:.1f}')
                 current.stop()
                 current = None
     finally:
@@ -602,11 +612,14 @@ def main(argv=None):
         ('output', 'mb_per_s', 'output: log MB/s ingested (wall)', True),
         ('output', 'master_cpu_s_per_100mb', 'output: master CPU s / 100 MB of log', False),
         ('output', 'master_util', 'output: master CPU utilisation (cores)', False),
+        ('output', 'worker_cpu_s_per_100mb', 'output: kiln-worker process CPU s / 100 MB '
+                                             '(without the step command)', False),
         ('output', 'rss_growth_mb', 'output: master RSS growth during the build, MB', False),
         ('output', 'hwm_before_mb', 'output: master VmHWM before, MB', False),
         ('output', 'hwm_after_mb', 'output: master VmHWM after, MB', False),
         ('trivial', 'other_cpu_cores', 'trivial: other load on the machine (cores)', False),
         ('output', 'other_cpu_cores', 'output: other load on the machine (cores)', False),
+        ('output', 'loadavg_after', 'output: 1-min load average at the end', False),
     ]
     summary, rows = {}, []
     for wl, key, label, hib in metrics:

@@ -6,6 +6,8 @@
 #include "data/events.hpp"
 #include "db/log_chunks.hpp"
 
+#include <array>
+
 #include <boost/json/array.hpp>
 
 namespace kiln::data {
@@ -290,6 +292,58 @@ asio::awaitable<Step> Builds::finish_step(Id stepid, int results, bool hidden) {
     auto step = co_await context_.db.write(std::move(work));
     announce(context_.bus, step, "finished");
     co_return step;
+}
+
+asio::awaitable<Step> Builds::add_started_step(Id buildid, std::string name,
+                                               std::optional<std::string> state_string) {
+    const auto now = context_.now();
+    auto work = [&](db::Connection& c) {
+        std::vector<Step> snapshots;  // one per event
+        const auto unique = unique_name(c, "SELECT 1 FROM steps WHERE buildid = ? AND name = ?",
+                                        buildid, force_identifier(name, 50), 50);
+        const auto number =
+            c.query_one("SELECT COALESCE(MAX(number), -1) + 1 FROM steps WHERE buildid = ?",
+                        params(buildid))
+                ->integer(0);
+        const auto stepid = c.insert(
+            "INSERT INTO steps (number, name, buildid, state_string, urls_json, hidden) VALUES (?, "
+            "?, ?, 'pending', '[]', 0) RETURNING id",
+            params(number, unique, buildid));
+        snapshots.push_back(*read_step(c, stepid));
+        // The later snapshots differ from the first only in what these updates set.
+        snapshots.push_back(snapshots.back());
+        snapshots.back().started_at = now;
+        if (state_string) {
+            snapshots.push_back(snapshots.back());
+            snapshots.back().state_string = *state_string;
+            c.execute("UPDATE steps SET started_at = ?, state_string = ? WHERE id = ?",
+                      params(now, *state_string, stepid));
+        } else {
+            c.execute("UPDATE steps SET started_at = ? WHERE id = ?", params(now, stepid));
+        }
+        return snapshots;
+    };
+    auto snapshots = co_await context_.db.write(std::move(work));
+    static constexpr std::array<std::string_view, 3> kEvents{"new", "started", "updated"};
+    for (std::size_t i = 0; i < snapshots.size(); ++i)
+        announce(context_.bus, snapshots[i], kEvents[i]);
+    co_return std::move(snapshots.back());
+}
+
+asio::awaitable<Step> Builds::finish_step(Id stepid, std::string state_string, int results,
+                                          bool hidden) {
+    const auto now = context_.now();
+    auto work = [&](db::Connection& c) {
+        c.execute("UPDATE steps SET state_string = ? WHERE id = ?", params(state_string, stepid));
+        auto updated = *read_step(c, stepid);
+        c.execute("UPDATE steps SET complete_at = ?, results = ?, hidden = ? WHERE id = ?",
+                  params(now, results, hidden, stepid));
+        return std::make_pair(std::move(updated), *read_step(c, stepid));
+    };
+    auto [updated, finished] = co_await context_.db.write(std::move(work));
+    announce(context_.bus, updated, "updated");
+    announce(context_.bus, finished, "finished");
+    co_return std::move(finished);
 }
 
 asio::awaitable<std::optional<Step>> Builds::get_step(Id stepid) {

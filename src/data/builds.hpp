@@ -33,6 +33,13 @@ public:
     boost::asio::awaitable<Step> set_step_state_string(Id stepid, std::string state_string);
     boost::asio::awaitable<Step> add_step_url(Id stepid, std::string name, std::string url);
     boost::asio::awaitable<Step> finish_step(Id stepid, int results, bool hidden);
+    // add_step, start_step and (when given) set_step_state_string in one transaction, with
+    // their events in that order: a build's step bookkeeping is most of its transactions.
+    boost::asio::awaitable<Step> add_started_step(Id buildid, std::string name,
+                                                  std::optional<std::string> state_string);
+    // set_step_state_string then finish_step in one transaction (events "updated", "finished").
+    boost::asio::awaitable<Step> finish_step(Id stepid, std::string state_string, int results,
+                                             bool hidden);
     boost::asio::awaitable<std::optional<Step>> get_step(Id stepid);
     boost::asio::awaitable<std::vector<Step>> steps(Id buildid);
 

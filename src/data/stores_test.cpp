@@ -140,6 +140,63 @@ TEST_F(Stores, builds_are_numbered_per_builder) {
     EXPECT_EQ(a2.number, 2);
 }
 
+TEST_F(Stores, combined_step_calls_store_and_announce_what_the_separate_calls_do) {
+    const auto masterid = run(masters.find_or_create("host:/m"));
+    const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");
+    const auto workerid = run(workers.configure(masterid, {{"w", {builderid}}})).at("w");
+    NewBuildset spec;
+    spec.builderids = {builderid};
+    const auto brid = run(buildsets.add(spec)).request_by_builder.at(builderid);
+    auto build = run(builds.add(builderid, brid, workerid, masterid, {}, "building"));
+
+    auto event_names = [this](std::size_t from, std::size_t to) {
+        std::vector<std::string> names;
+        for (std::size_t i = from; i < to; ++i)
+            names.push_back(events[i].substr(events[i].rfind('/') + 1));
+        return names;
+    };
+    auto without_identity = [this](std::size_t i) {
+        auto payload = payloads[i];
+        payload.erase("stepid");
+        payload.erase("number");
+        payload.erase("name");
+        return payload;
+    };
+
+    const auto first = events.size();
+    auto a = run(builds.add_step(build.buildid, "separate"));
+    run(builds.start_step(a.stepid));
+    run(builds.set_step_state_string(a.stepid, "running"));
+    run(builds.set_step_state_string(a.stepid, "done"));
+    const auto a_done = run(builds.finish_step(a.stepid, 2, true));
+    const auto middle = events.size();
+    auto b = run(builds.add_started_step(build.buildid, "combined", std::string("running")));
+    EXPECT_EQ(b.state_string, "running");
+    EXPECT_TRUE(b.started_at.has_value());
+    const auto b_done = run(builds.finish_step(b.stepid, "done", 2, true));
+    const auto last = events.size();
+
+    ASSERT_EQ(last - middle, middle - first);
+    EXPECT_EQ(event_names(middle, last), event_names(first, middle));
+    EXPECT_EQ(event_names(first, middle),
+              (std::vector<std::string>{"new", "started", "updated", "updated", "finished"}));
+    for (std::size_t i = 0; i < middle - first; ++i)
+        EXPECT_EQ(without_identity(middle + i), without_identity(first + i)) << events[middle + i];
+
+    const auto stored = run(builds.get_step(b.stepid));
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->state_string, "done");
+    EXPECT_EQ(stored->results, 2);
+    EXPECT_TRUE(stored->hidden);
+    EXPECT_EQ(stored->started_at, a_done.started_at);
+    EXPECT_EQ(b_done.complete_at, a_done.complete_at);
+
+    // Without a state string the step stays "pending" as add_step + start_step leave it.
+    auto c = run(builds.add_started_step(build.buildid, "quiet", std::nullopt));
+    EXPECT_EQ(c.state_string, "pending");
+    EXPECT_EQ(event_names(last, events.size()), (std::vector<std::string>{"new", "started"}));
+}
+
 TEST_F(Stores, stopping_a_master_ends_its_builds_retry_and_requeues_their_requests) {
     const auto masterid = run(masters.find_or_create("host:/m"));
     const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");

@@ -132,6 +132,10 @@ struct Subprocess::Impl {
     std::optional<asio::posix::stream_descriptor> stdin_pipe;
     std::optional<asio::posix::stream_descriptor> stdout_pipe;
     std::optional<asio::posix::stream_descriptor> stderr_pipe;
+    // One read buffer per output pipe (both may be read at once), allocated once: a pipe read
+    // returns only what was written since the last one, often far less than kReadChunk.
+    std::unique_ptr<char[]> stdout_buffer;
+    std::unique_ptr<char[]> stderr_buffer;
     std::optional<asio::posix::stream_descriptor> pidfd;
     bool use_pty = false;
     bool exited = false;
@@ -155,18 +159,19 @@ struct Subprocess::Impl {
     }
 
     asio::awaitable<std::optional<std::string>>
-    read_from(std::optional<asio::posix::stream_descriptor>& pipe) {
+    read_from(std::optional<asio::posix::stream_descriptor>& pipe,
+              std::unique_ptr<char[]>& buffer) {
         if (!pipe || !pipe->is_open()) co_return std::nullopt;
-        std::string buffer(kReadChunk, '\0');
-        auto [ec, n] = co_await pipe->async_read_some(asio::buffer(buffer), use_tuple);
+        if (!buffer) buffer = std::make_unique_for_overwrite<char[]>(kReadChunk);
+        auto [ec, n] =
+            co_await pipe->async_read_some(asio::buffer(buffer.get(), kReadChunk), use_tuple);
         if (ec || n == 0) {
             // EOF, or EIO from a PTY master once the child side is closed.
             boost::system::error_code ignored;
             pipe->close(ignored);
             co_return std::nullopt;
         }
-        buffer.resize(n);
-        co_return buffer;
+        co_return std::string(buffer.get(), n);
     }
 };
 
@@ -279,11 +284,11 @@ asio::awaitable<void> Subprocess::write_stdin_and_close(std::string data) {
 }
 
 asio::awaitable<std::optional<std::string>> Subprocess::read_stdout() {
-    return impl_->read_from(impl_->stdout_pipe);
+    return impl_->read_from(impl_->stdout_pipe, impl_->stdout_buffer);
 }
 
 asio::awaitable<std::optional<std::string>> Subprocess::read_stderr() {
-    return impl_->read_from(impl_->stderr_pipe);
+    return impl_->read_from(impl_->stderr_pipe, impl_->stderr_buffer);
 }
 
 asio::awaitable<ExitStatus> Subprocess::wait() {

@@ -148,8 +148,8 @@ asio::awaitable<void> Build::set_state_string_of_build(std::string text) {
 }
 
 asio::awaitable<bool> Build::prepare_worker() {
-    auto step = co_await services_.builds.add_step(build_->buildid, "worker_preparation");
-    co_await services_.builds.start_step(step.stepid);
+    auto step = co_await services_.builds.add_started_step(build_->buildid, "worker_preparation",
+                                                           std::nullopt);
     auto results = Results::success;
     std::string text = "worker " + plan_.worker_name + " ready";
     try {
@@ -159,8 +159,7 @@ asio::awaitable<bool> Build::prepare_worker() {
         text = "worker not available";
         spdlog::warn("build {}/{}: {}", plan_.builder_name, build_->number, lost.what());
     }
-    co_await services_.builds.set_step_state_string(step.stepid, text);
-    co_await services_.builds.finish_step(step.stepid, static_cast<int>(results), false);
+    co_await services_.builds.finish_step(step.stepid, text, static_cast<int>(results), false);
     if (results != Results::success) {
         results_ = results;
         is_terminated_ = true;
@@ -179,11 +178,6 @@ void Build::add_result(const BuildStep& step, Results step_results, const std::s
 
 asio::awaitable<void> Build::run_step(BuildStep& step) {
     const auto& options = step.options();
-    auto record = co_await services_.builds.add_step(build_->buildid, options.name);
-    current_stepid_ = record.stepid;
-    current_step_ = &step;
-    co_await services_.builds.start_step(record.stepid);
-
     StepOutcome outcome;
     bool should_run = true;
     if (options.do_step_if) {
@@ -197,9 +191,14 @@ asio::awaitable<void> Build::run_step(BuildStep& step) {
             should_run = false;
         }
     }
+    // Added, started and described in one transaction.
+    std::optional<std::string> running_text;
+    if (should_run) running_text = step.description(properties_);
+    auto record = co_await services_.builds.add_started_step(build_->buildid, options.name,
+                                                             std::move(running_text));
+    current_stepid_ = record.stepid;
+    current_step_ = &step;
     if (should_run) {
-        co_await services_.builds.set_step_state_string(record.stepid,
-                                                        step.description(properties_));
         std::string error;
         bool is_lost = false;
         try {
@@ -236,8 +235,8 @@ asio::awaitable<void> Build::run_step(BuildStep& step) {
         auto decision = options.hide_step_if(outcome.results, properties_);
         hidden = decision && *decision;
     }
-    co_await services_.builds.set_step_state_string(record.stepid, summary);
-    co_await services_.builds.finish_step(record.stepid, static_cast<int>(outcome.results), hidden);
+    co_await services_.builds.finish_step(record.stepid, summary, static_cast<int>(outcome.results),
+                                          hidden);
     current_stepid_.reset();
     current_step_ = nullptr;
     if (outcome.results != Results::skipped) add_result(step, outcome.results, summary);

@@ -3,6 +3,8 @@
 
 #include "process/build_step.hpp"
 
+#include <cstring>
+
 namespace kiln::process {
 
 namespace asio = boost::asio;
@@ -32,8 +34,19 @@ void LogWriter::end_line(char stream, Partial& partial) {
 void LogWriter::add(char stream, std::string_view text) {
     bytes_added_ += text.size();
     auto& partial = partial_for(stream);
+    // Room for the text and a stream tag per line (of 8 bytes or more) in one allocation.
+    ready_.reserve(ready_.size() + text.size() + (is_stdio_ ? text.size() / 8 + 1 : 0));
     while (!text.empty()) {
-        const auto newline = text.find('\n');
+        const auto* found = static_cast<const char*>(std::memchr(text.data(), '\n', text.size()));
+        const auto newline =
+            found ? static_cast<std::size_t>(found - text.data()) : std::string_view::npos;
+        if (found && partial.text.empty() && !partial.is_truncated && newline <= kMaxLineBytes) {
+            // A whole line that fits (the common case): straight into the ready lines.
+            if (is_stdio_) ready_ += stream;
+            ready_.append(text.data(), newline + 1);
+            text.remove_prefix(newline + 1);
+            continue;
+        }
         const auto piece = text.substr(0, newline);
         if (!partial.is_truncated) {
             const auto room = kMaxLineBytes - partial.text.size();

@@ -37,6 +37,10 @@ constexpr std::int64_t kMaxReadChunk = 1 << 20;
 constexpr auto kUnknownCommandId = "'unknown \"command_id\"'";
 constexpr auto kNotAuthenticated = "Worker not authenticated.";
 
+// At most this many queued updates, or about this much output, are stored together.
+constexpr std::size_t kMaxMergedUpdates = 16;
+constexpr std::size_t kMaxMergedUpdateBytes = 1024 * 1024;
+
 bool is_output_key(const std::string& key) {
     return key == "stdout" || key == "stderr" || key == "header" || key == "log";
 }
@@ -222,7 +226,8 @@ asio::awaitable<void> WorkerConnection::serve() {
 }
 
 void WorkerConnection::dispatch(protocol::Request request) {
-    auto typed = protocol::parse_worker_request(request);
+    // Moves the update's values (the op and seq_number stay for the answers below).
+    auto typed = protocol::parse_worker_request(std::move(request));
     if (!typed) {
         if (typed.error().kind == core::ErrorKind::not_found) {  // an op we do not serve
             spdlog::warn("worker {}: {}", name_, typed.error().message);
@@ -517,6 +522,22 @@ asio::awaitable<bool> WorkerConnection::drive(Running& running, CommandResult& r
 asio::awaitable<void> WorkerConnection::process(Running& running, Queued item,
                                                 CommandResult& result) {
     if (auto* update = std::get_if<protocol::Update>(&item.request)) {
+        // Updates that arrived while the previous one was stored are stored together (one
+        // observer call, one database transaction) and acknowledged in order afterwards.
+        std::vector<std::uint64_t> seqs{item.seq};
+        std::size_t merged_bytes = 0;
+        while (!running.queue.empty() && seqs.size() < kMaxMergedUpdates &&
+               merged_bytes < kMaxMergedUpdateBytes) {
+            auto* next = std::get_if<protocol::Update>(&running.queue.front().request);
+            if (!next) break;
+            for (auto& entry : next->updates) {
+                if (const auto text = protocol::LineChunk::text_of(entry.second))
+                    merged_bytes += text->size();
+                update->updates.push_back(std::move(entry));
+            }
+            seqs.push_back(running.queue.front().seq);
+            running.queue.pop_front();
+        }
         for (const auto& [key, value] : update->updates) {
             if (is_output_key(key)) continue;
             result.status[key].push_back(value);
@@ -529,7 +550,8 @@ asio::awaitable<void> WorkerConnection::process(Running& running, Queued item,
             } catch (const std::exception& failure) {
                 running.observer_failure = failure.what();
                 if (!running.is_winding_down) {
-                    respond(item.seq, Value{running.observer_failure}, true);
+                    for (auto seq : seqs)
+                        respond(seq, Value{running.observer_failure}, true);
                     throw;
                 }
                 error = running.observer_failure;
@@ -539,9 +561,11 @@ asio::awaitable<void> WorkerConnection::process(Running& running, Queued item,
             // Not stored: the worker hears so, and the observer is not called again.
             spdlog::warn("worker {}: update of command {} not stored: {}", name_,
                          running.command.command_id, error);
-            respond(item.seq, Value{error}, true);
+            for (auto seq : seqs)
+                respond(seq, Value{error}, true);
         } else {
-            respond(item.seq, Value{});  // stored: now acknowledge
+            for (auto seq : seqs)
+                respond(seq, Value{});  // stored: now acknowledge
         }
     } else if (auto* complete = std::get_if<protocol::Complete>(&item.request)) {
         running.is_complete = true;

@@ -3,6 +3,7 @@
 
 #include "core/ascii.hpp"
 
+#include <cstring>
 #include <limits>
 #include <msgpack.hpp>
 
@@ -50,86 +51,221 @@ void pack(msgpack::packer<StringSink>& packer, const Value& value) {
     std::visit(Visitor{packer}, value.storage());
 }
 
-bool reference_everything(msgpack::type::object_type, std::size_t, void*) {
-    return true;  // the input outlives the conversion into Value, so never copy into the zone
-}
+// A direct msgpack reader into Value: one pass over the bytes, no intermediate msgpack::object
+// tree (a line chunk carries two numbers per line, so this runs millions of times per 100 MB
+// of build output). Every declared length is checked against the bytes left before anything
+// is allocated.
+class Reader {
+public:
+    Reader(std::string_view bytes, const DecodeLimits& limits)
+        : p_(reinterpret_cast<const unsigned char*>(bytes.data()))
+        , end_(p_ + bytes.size())
+        , limits_(limits) {}
 
-core::Expected<Value> convert(const msgpack::object& object, std::size_t depth,
-                              const DecodeLimits& limits) {
-    if (depth > limits.max_depth) return fail(ErrorKind::bad_input, "nesting too deep");
-    switch (object.type) {
-    case msgpack::type::NIL: return Value{};
-    case msgpack::type::BOOLEAN: return Value{object.via.boolean};
-    case msgpack::type::POSITIVE_INTEGER: return Value{object.via.u64};
-    case msgpack::type::NEGATIVE_INTEGER: return Value{object.via.i64};
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return Value{object.via.f64};
-    case msgpack::type::STR: {
-        std::string_view text(object.via.str.ptr, object.via.str.size);
-        if (!is_valid_utf8(text)) return fail(ErrorKind::bad_input, "str is not valid UTF-8");
-        return Value{std::string(text)};
+    bool read(Value& out, std::size_t depth) {
+        if (depth > limits_.max_depth) return error("nesting too deep");
+        if (p_ >= end_) return truncated();
+        const unsigned char tag = *p_++;
+        if (tag <= 0x7f) {
+            out = Value{static_cast<std::int64_t>(tag)};
+            return true;
+        }
+        if (tag >= 0xe0) {
+            out = Value{static_cast<std::int64_t>(static_cast<std::int8_t>(tag))};
+            return true;
+        }
+        if ((tag & 0xe0) == 0xa0) return read_str(out, tag & 0x1fu);
+        if ((tag & 0xf0) == 0x90) return read_array(out, tag & 0x0fu, depth);
+        if ((tag & 0xf0) == 0x80) return read_map(out, tag & 0x0fu, depth);
+        switch (tag) {
+        case 0xc0: out = Value{}; return true;
+        case 0xc2: out = Value{false}; return true;
+        case 0xc3: out = Value{true}; return true;
+        case 0xc4: return read_length(1) && read_bin(out);
+        case 0xc5: return read_length(2) && read_bin(out);
+        case 0xc6: return read_length(4) && read_bin(out);
+        case 0xca: {
+            std::uint32_t bits = 0;
+            if (!read_uint(4, bits)) return false;
+            float f;
+            std::memcpy(&f, &bits, sizeof f);
+            out = Value{static_cast<double>(f)};
+            return true;
+        }
+        case 0xcb: {
+            std::uint64_t bits = 0;
+            if (!read_uint(8, bits)) return false;
+            double d;
+            std::memcpy(&d, &bits, sizeof d);
+            out = Value{d};
+            return true;
+        }
+        case 0xcc: return read_unsigned(1, out);
+        case 0xcd: return read_unsigned(2, out);
+        case 0xce: return read_unsigned(4, out);
+        case 0xcf: return read_unsigned(8, out);
+        case 0xd0: return read_signed<std::int8_t>(out);
+        case 0xd1: return read_signed<std::int16_t>(out);
+        case 0xd2: return read_signed<std::int32_t>(out);
+        case 0xd3: return read_signed<std::int64_t>(out);
+        case 0xd9: return read_length(1) && read_str(out, length_);
+        case 0xda: return read_length(2) && read_str(out, length_);
+        case 0xdb: return read_length(4) && read_str(out, length_);
+        case 0xdc: return read_length(2) && read_array(out, length_, depth);
+        case 0xdd: return read_length(4) && read_array(out, length_, depth);
+        case 0xde: return read_length(2) && read_map(out, length_, depth);
+        case 0xdf: return read_length(4) && read_map(out, length_, depth);
+        case 0xc7:
+        case 0xc8:
+        case 0xc9:
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8: return error("ext types are not used");
+        default: return error("malformed msgpack: reserved type byte");
+        }
     }
-    case msgpack::type::BIN:
-        return Value{Binary{std::string(object.via.bin.ptr, object.via.bin.size)}};
-    case msgpack::type::ARRAY: {
+
+    bool at_end() const { return p_ == end_; }
+    const std::string& message() const { return message_; }
+
+private:
+    bool error(std::string message) {
+        message_ = std::move(message);
+        return false;
+    }
+    bool truncated() { return error("truncated msgpack data"); }
+    std::size_t left() const { return static_cast<std::size_t>(end_ - p_); }
+
+    template <typename T>
+    bool read_uint(std::size_t size, T& out) {
+        if (left() < size) return truncated();
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i < size; ++i)
+            v = v << 8 | p_[i];
+        p_ += size;
+        out = static_cast<T>(v);
+        return true;
+    }
+    bool read_length(std::size_t size) { return read_uint(size, length_); }
+    bool read_unsigned(std::size_t size, Value& out) {
+        std::uint64_t v = 0;
+        if (!read_uint(size, v)) return false;
+        out = Value{static_cast<unsigned long long>(v)};
+        return true;
+    }
+    template <typename T>
+    bool read_signed(Value& out) {
+        std::uint64_t v = 0;
+        if (!read_uint(sizeof(T), v)) return false;
+        out = Value{static_cast<std::int64_t>(static_cast<T>(v))};
+        return true;
+    }
+    bool read_str(Value& out, std::size_t size) {
+        if (left() < size) return truncated();
+        std::string_view text(reinterpret_cast<const char*>(p_), size);
+        if (!is_valid_utf8(text)) return error("str is not valid UTF-8");
+        p_ += size;
+        out = Value{std::string(text)};
+        return true;
+    }
+    bool read_bin(Value& out) {
+        if (left() < length_) return truncated();
+        out = Value{Binary{std::string(reinterpret_cast<const char*>(p_), length_)}};
+        p_ += length_;
+        return true;
+    }
+    bool check_entries(std::size_t count, std::size_t min_bytes_each) {
+        if (count > limits_.max_container_entries)
+            return error("malformed msgpack: container has too many entries");
+        if (count > left() / min_bytes_each) return truncated();  // each entry takes bytes
+        return true;
+    }
+    bool read_array(Value& out, std::size_t count, std::size_t depth) {
+        if (!check_entries(count, 1)) return false;
+        if (depth + 1 > limits_.max_depth && count > 0) return error("nesting too deep");
         Array array;
-        array.reserve(object.via.array.size);
-        for (std::uint32_t i = 0; i < object.via.array.size; ++i) {
-            auto item = convert(object.via.array.ptr[i], depth + 1, limits);
-            if (!item) return item.error();
-            array.push_back(std::move(*item));
-        }
-        return Value{std::move(array)};
-    }
-    case msgpack::type::MAP: {
-        Map map;
-        map.reserve(object.via.map.size);
-        for (std::uint32_t i = 0; i < object.via.map.size; ++i) {
-            const auto& entry = object.via.map.ptr[i];
-            std::string key;
-            if (entry.key.type == msgpack::type::STR) {
-                key.assign(entry.key.via.str.ptr, entry.key.via.str.size);
-                if (!is_valid_utf8(key))
-                    return fail(ErrorKind::bad_input, "map key is not valid UTF-8");
-            } else if (entry.key.type == msgpack::type::BIN) {
-                key.assign(entry.key.via.bin.ptr, entry.key.via.bin.size);
+        array.reserve(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            // Numbers built in place (a line chunk's positions and times are most items).
+            if (p_ >= end_) return truncated();
+            const unsigned char tag = *p_;
+            if (tag <= 0x7f) {
+                ++p_;
+                array.emplace_back(static_cast<std::int64_t>(tag));
+            } else if (tag == 0xcb && left() >= 9) {
+                ++p_;
+                std::uint64_t bits = 0;
+                read_uint(8, bits);
+                double d;
+                std::memcpy(&d, &bits, sizeof d);
+                array.emplace_back(d);
+            } else if ((tag == 0xcc && left() >= 2) || (tag == 0xcd && left() >= 3) ||
+                       (tag == 0xce && left() >= 5)) {
+                ++p_;
+                std::uint32_t v = 0;
+                read_uint(tag == 0xcc   ? std::size_t{1}
+                          : tag == 0xcd ? std::size_t{2}
+                                        : std::size_t{4},
+                          v);
+                array.emplace_back(static_cast<std::int64_t>(v));
             } else {
-                return fail(ErrorKind::bad_input, "map key is not a string");
+                array.emplace_back();
+                if (!read(array.back(), depth + 1)) return false;
             }
-            auto item = convert(entry.val, depth + 1, limits);
-            if (!item) return item.error();
-            map.emplace_back(std::move(key), std::move(*item));
         }
-        return Value{std::move(map)};
+        out = Value{std::move(array)};
+        return true;
     }
-    case msgpack::type::EXT: return fail(ErrorKind::bad_input, "ext types are not used");
+    bool read_map(Value& out, std::size_t count, std::size_t depth) {
+        if (!check_entries(count, 2)) return false;
+        Map map(count);
+        for (auto& [key, item] : map) {
+            if (!read_key(key)) return false;
+            if (!read(item, depth + 1)) return false;
+        }
+        out = Value{std::move(map)};
+        return true;
     }
-    return fail(ErrorKind::bad_input, "unknown msgpack type");
-}
+    bool read_key(std::string& key) {
+        if (p_ >= end_) return truncated();
+        const unsigned char tag = *p_++;
+        bool is_str = true;
+        if ((tag & 0xe0) == 0xa0) {
+            length_ = tag & 0x1fu;
+        } else if (tag == 0xd9 || tag == 0xda || tag == 0xdb) {
+            if (!read_length(tag == 0xd9 ? 1 : tag == 0xda ? 2 : 4)) return false;
+        } else if (tag == 0xc4 || tag == 0xc5 || tag == 0xc6) {
+            if (!read_length(tag == 0xc4 ? 1 : tag == 0xc5 ? 2 : 4)) return false;
+            is_str = false;
+        } else {
+            return error("map key is not a string");
+        }
+        if (left() < length_) return truncated();
+        key.assign(reinterpret_cast<const char*>(p_), length_);
+        p_ += length_;
+        if (is_str && !is_valid_utf8(key)) return error("map key is not valid UTF-8");
+        return true;
+    }
+
+    const unsigned char* p_;
+    const unsigned char* end_;
+    const DecodeLimits& limits_;
+    std::size_t length_ = 0;
+    std::string message_;
+};
 
 }  // namespace
 
 core::Expected<Value> decode(std::string_view bytes, const DecodeLimits& limits) {
     if (bytes.empty()) return fail(ErrorKind::bad_input, "empty message");
-    auto entries = static_cast<std::size_t>(std::min<std::size_t>(
-        limits.max_container_entries, std::numeric_limits<std::uint32_t>::max()));
-    msgpack::unpack_limit limit(entries, entries, bytes.size(), bytes.size(), bytes.size(),
-                                limits.max_depth);
-    std::size_t offset = 0;
-    msgpack::object_handle handle;
-    try {
-        handle = msgpack::unpack(bytes.data(), bytes.size(), offset, reference_everything, nullptr,
-                                 limit);
-    } catch (const msgpack::insufficient_bytes&) {
-        return fail(ErrorKind::bad_input, "truncated msgpack data");
-    } catch (const msgpack::unpack_error& error) {
-        return fail(ErrorKind::bad_input, std::string("malformed msgpack: ") + error.what());
-    } catch (const std::bad_alloc&) {
-        return fail(ErrorKind::bad_input, "msgpack data declares more than fits in memory");
-    }
-    if (offset != bytes.size())
+    Reader reader(bytes, limits);
+    Value value;
+    if (!reader.read(value, 0)) return fail(ErrorKind::bad_input, reader.message());
+    if (!reader.at_end())
         return fail(ErrorKind::bad_input, "trailing bytes after the msgpack document");
-    return convert(handle.get(), 0, limits);
+    return value;
 }
 
 void encode(const Value& value, std::string& out) {
@@ -143,6 +279,93 @@ std::string encode(const Value& value) {
     encode(value, out);
     return out;
 }
+
+void MessageWriter::header(unsigned char tag, std::uint64_t value, std::size_t bytes) {
+    char buffer[9];
+    buffer[0] = static_cast<char>(tag);
+    for (std::size_t i = 0; i < bytes; ++i)
+        buffer[bytes - i] = static_cast<char>(value >> (8 * i) & 0xffu);
+    out_.append(buffer, bytes + 1);
+}
+
+void MessageWriter::map(std::size_t entries) {
+    if (entries < 16)
+        out_.push_back(static_cast<char>(0x80u | entries));
+    else if (entries < 0x10000)
+        header(0xde, entries, 2);
+    else
+        header(0xdf, entries, 4);
+}
+
+void MessageWriter::array(std::size_t items) {
+    if (items < 16)
+        out_.push_back(static_cast<char>(0x90u | items));
+    else if (items < 0x10000)
+        header(0xdc, items, 2);
+    else
+        header(0xdd, items, 4);
+}
+
+void MessageWriter::str(std::string_view text) {
+    const auto size = text.size();
+    if (size < 32)
+        out_.push_back(static_cast<char>(0xa0u | size));
+    else if (size < 0x100)
+        header(0xd9, size, 1);
+    else if (size < 0x10000)
+        header(0xda, size, 2);
+    else
+        header(0xdb, size, 4);
+    out_.append(text);
+}
+
+// As msgpack-cxx's pack_int64 (what encode() uses): the smallest format.
+void MessageWriter::integer(std::int64_t i) {
+    const auto bits = static_cast<std::uint64_t>(i);
+    if (i < -(1LL << 31))
+        header(0xd3, bits, 8);
+    else if (i < -(1LL << 15))
+        header(0xd2, bits, 4);
+    else if (i < -(1LL << 7))
+        header(0xd1, bits, 2);
+    else if (i < -(1LL << 5))
+        header(0xd0, bits, 1);
+    else if (i < (1LL << 7))
+        out_.push_back(static_cast<char>(i));  // positive or negative fixint
+    else if (i < (1LL << 8))
+        header(0xcc, bits, 1);
+    else if (i < (1LL << 16))
+        header(0xcd, bits, 2);
+    else if (i < (1LL << 32))
+        header(0xce, bits, 4);
+    else
+        header(0xcf, bits, 8);
+}
+
+// As msgpack-cxx's pack_double: a float with an integral value is written as an integer.
+void MessageWriter::number(double d) {
+    if (d >= 0 && d < 18446744073709551616.0) {  // [0, 2^64): NaN fails both tests
+        const auto u = static_cast<std::uint64_t>(d);
+        if (static_cast<double>(u) == d) {
+            if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+                integer(static_cast<std::int64_t>(u));
+            else
+                header(0xcf, u, 8);
+            return;
+        }
+    } else if (d < 0 && d >= -9223372036854775808.0) {
+        const auto i = static_cast<std::int64_t>(d);
+        if (static_cast<double>(i) == d) {
+            integer(i);
+            return;
+        }
+    }
+    std::uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    header(0xcb, bits, 8);
+}
+
+void MessageWriter::value(const Value& value) { encode(value, out_); }
 
 bool is_valid_utf8(std::string_view text) {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());

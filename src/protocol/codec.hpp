@@ -7,6 +7,7 @@
 #include "protocol/value.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,26 @@ core::Expected<Value> decode(std::string_view bytes, const DecodeLimits& limits 
 // Appends the msgpack encoding of `value` to `out`.
 void encode(const Value& value, std::string& out);
 std::string encode(const Value& value);
+
+// Writes msgpack piece by piece, in the formats encode() uses (smallest int formats, float64,
+// str for text), for messages built without a Value tree (line chunks: two numbers per line).
+class MessageWriter {
+public:
+    explicit MessageWriter(std::string& out)
+        : out_(out) {}
+
+    void map(std::size_t entries);
+    void array(std::size_t items);
+    void str(std::string_view text);
+    void integer(std::int64_t i);
+    void number(double d);
+    void value(const Value& value);
+
+private:
+    void header(unsigned char tag, std::uint64_t value, std::size_t bytes);
+
+    std::string& out_;
+};
 
 // True when `text` is valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
 bool is_valid_utf8(std::string_view text);

@@ -3,6 +3,8 @@
 
 #include "protocol/codec.hpp"
 
+#include <utility>
+
 namespace kiln::protocol {
 namespace {
 
@@ -99,17 +101,24 @@ Expected<InterruptCommand> parse_interrupt(const Request& r) {
     return interrupt;
 }
 
-Expected<Update> parse_update(const Request& r) {
+// Moves the values out of r: a line chunk is the bulk of an update, not worth a copy.
+Expected<Update> parse_update(Request& r) {
     auto command_id = text_field(r, "command_id");
     if (!command_id) return command_id.error();
-    const auto* args = find(r.fields, "args");
+    Value* args = nullptr;
+    for (auto& [key, value] : r.fields)
+        if (key == "args") {
+            args = &value;
+            break;
+        }
     if (!args || !args->is_array()) return missing(r.op, "args", "an array of [key, value]");
     Update update{std::move(*command_id), {}};
-    for (const auto& pair : *args->if_array()) {
-        const auto* items = pair.if_array();
+    update.updates.reserve(args->if_array()->size());
+    for (auto& pair : *args->if_array()) {
+        auto* items = pair.if_array();
         if (!items || items->size() != 2 || !(*items)[0].as_text())
             return missing(r.op, "args", "an array of [key, value] pairs");
-        update.updates.emplace_back(std::string(*(*items)[0].as_text()), (*items)[1]);
+        update.updates.emplace_back(std::string(*(*items)[0].as_text()), std::move((*items)[1]));
     }
     return update;
 }
@@ -195,6 +204,19 @@ std::string encode_request(std::string_view op, std::uint64_t seq_number, const 
     return encode(Value{std::move(map)});
 }
 
+void begin_request(std::string_view op, std::size_t field_count, std::string& out) {
+    MessageWriter writer(out);
+    writer.map(field_count + 2);
+    writer.str("op");
+    writer.str(op);
+}
+
+void end_request(std::uint64_t seq_number, std::string& out) {
+    MessageWriter writer(out);
+    writer.str("seq_number");
+    writer.value(Value{seq_number});
+}
+
 std::string encode_response(const Response& response) {
     Map map{{"op", Value{"response"}},
             {"seq_number", Value{response.seq_number}},
@@ -220,8 +242,16 @@ Expected<MasterRequest> parse_master_request(const Request& r) {
     return unknown_op(r);
 }
 
-Expected<WorkerRequest> parse_worker_request(const Request& r) {
+Expected<WorkerRequest> parse_worker_request(Request&& r) {
     if (r.op == "update") return widen<WorkerRequest>(parse_update(r));
+    return parse_worker_request(std::as_const(r));
+}
+
+Expected<WorkerRequest> parse_worker_request(const Request& r) {
+    if (r.op == "update") {
+        Request copy = r;
+        return widen<WorkerRequest>(parse_update(copy));
+    }
     if (r.op == "complete") return widen<WorkerRequest>(parse_complete(r));
     if (r.op == "update_upload_file_write" || r.op == "update_upload_directory_write") {
         auto command_id = text_field(r, "command_id");
@@ -371,6 +401,29 @@ Value LineChunk::to_value() const {
     for (auto t : line_times)
         times.emplace_back(t);
     return Value{Array{Value{text}, Value{std::move(positions)}, Value{std::move(times)}}};
+}
+
+std::optional<std::string_view> LineChunk::text_of(const Value& value) {
+    const Value* text = &value;
+    if (const Array* items = value.if_array()) {
+        if (items->empty()) return std::nullopt;
+        text = &(*items)[0];
+    }
+    return text->as_text();
+}
+
+void encode_line_chunk(const LineChunk& chunk, std::string& out) {
+    out.reserve(out.size() + chunk.text.size() + 16 + 9 * chunk.newline_positions.size() +
+                9 * chunk.line_times.size());
+    MessageWriter writer(out);
+    writer.array(3);
+    writer.str(chunk.text);
+    writer.array(chunk.newline_positions.size());
+    for (auto p : chunk.newline_positions)
+        writer.integer(p);
+    writer.array(chunk.line_times.size());
+    for (auto t : chunk.line_times)
+        writer.number(t);
 }
 
 Expected<LineChunk> LineChunk::from_value(const Value& value) {

@@ -43,6 +43,11 @@ std::string encode_request(std::string_view op, std::uint64_t seq_number, const 
 // op, seq_number, result, and is_exception=true only on failure.
 std::string encode_response(const Response& response);
 
+// A request encoded in pieces, byte for byte as encode_request: begin_request (map header, op),
+// then field_count encoded fields (key, value) appended by the caller, then end_request.
+void begin_request(std::string_view op, std::size_t field_count, std::string& out);
+void end_request(std::uint64_t seq_number, std::string& out);
+
 // --- master -> worker ---------------------------------------------------------------------
 
 struct Print {
@@ -118,6 +123,8 @@ using WorkerRequest =
 // "Command <op> does not exist."; a missing or mistyped field gives bad_input naming it.
 core::Expected<MasterRequest> parse_master_request(const Request& request);
 core::Expected<WorkerRequest> parse_worker_request(const Request& request);
+// The same, moving the update values out of `request` instead of copying them.
+core::Expected<WorkerRequest> parse_worker_request(Request&& request);
 
 std::string_view op_name(const MasterRequest& request);
 std::string_view op_name(const WorkerRequest& request);
@@ -140,7 +147,13 @@ struct LineChunk {
     // Reads the triple; tolerates missing or inconsistent positions and times (only the text
     // is required), and bin instead of str.
     static core::Expected<LineChunk> from_value(const Value& value);
+    // Only the text of a triple (or of a bare str/bin), without copying; nullopt if it has none.
+    static std::optional<std::string_view> text_of(const Value& value);
 };
+
+// Appends the triple's msgpack encoding, byte for byte as encode(chunk.to_value()), without
+// building a Value per line.
+void encode_line_chunk(const LineChunk& chunk, std::string& out);
 
 // The stock settings a Buildbot 3.7 master sends (§3.1).
 SetWorkerSettings stock_worker_settings();

@@ -29,12 +29,13 @@ public:
     asio::awaitable<void> on_updates(process::UpdateEvents events) override {
         for (auto& [key, value] : events) {
             if (key == "stdout" || key == "stderr" || key == "header") {
-                auto chunk = protocol::LineChunk::from_value(value);
-                if (!chunk) continue;
+                // Only the text is used: no copy, no vectors of positions and times.
+                auto text = protocol::LineChunk::text_of(value);
+                if (!text) continue;
                 const char stream = key == "stdout" ? 'o' : key == "stderr" ? 'e' : 'h';
-                stdio_.add(stream, chunk->text);
+                stdio_.add(stream, *text);
                 if (stream == 'o' && captured_.size() < kMaxCapturedBytes)
-                    captured_.append(chunk->text, 0, kMaxCapturedBytes - captured_.size());
+                    captured_.append(text->substr(0, kMaxCapturedBytes - captured_.size()));
             } else if (key == "rc") {
                 if (auto rc = value.as_int())
                     stdio_.add('h',

@@ -32,21 +32,22 @@ public:
     asio::awaitable<void> on_updates(process::UpdateEvents events) override {
         for (auto& [key, value] : events) {
             if (key == "stdout" || key == "stderr" || key == "header") {
-                auto chunk = protocol::LineChunk::from_value(value);
-                if (!chunk) continue;
+                // Only the text is used: no copy, no vectors of positions and times.
+                auto text = protocol::LineChunk::text_of(value);
+                if (!text) continue;
                 const char stream = key == "stdout" ? 'o' : key == "stderr" ? 'e' : 'h';
-                stdio_.add(stream, chunk->text);
+                stdio_.add(stream, *text);
                 if (capture_ && stream != 'h') {
                     auto& sink = stream == 'o' ? stdout_ : stderr_;
                     if (sink.size() < kMaxCapturedBytes)
-                        sink.append(chunk->text, 0, kMaxCapturedBytes - sink.size());
+                        sink.append(text->substr(0, kMaxCapturedBytes - sink.size()));
                 }
             } else if (key == "log") {
                 const auto* pair = value.if_array();
                 if (!pair || pair->size() != 2) continue;
                 auto name = (*pair)[0].as_text();
-                auto chunk = protocol::LineChunk::from_value((*pair)[1]);
-                if (!name || !chunk) continue;
+                auto text = protocol::LineChunk::text_of((*pair)[1]);
+                if (!name || !text) continue;
                 auto found = logfiles_.find(*name);
                 if (found == logfiles_.end()) {
                     std::string log_name(*name);
@@ -54,7 +55,7 @@ public:
                     auto writer = std::make_unique<process::LogWriter>(context_, log.logid, false);
                     found = logfiles_.emplace(std::string(*name), std::move(writer)).first;
                 }
-                found->second->add('o', chunk->text);
+                found->second->add('o', *text);
             } else if (key == "rc") {
                 // As the stock master's RemoteCommand.remoteUpdate: in update order.
                 if (auto rc = value.as_int())

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "worker/command.hpp"
 
+#include "protocol/codec.hpp"
 #include "worker/commands.hpp"
 
 #include <chrono>
@@ -28,11 +29,11 @@ CommandOutput::CommandOutput(asio::any_io_executor executor, MasterLink& link,
     , buffered_(executor) {}
 
 // Streams are keyed "stdout", "stderr", "header" or "log:<logname>".
-void CommandOutput::add_text(const std::string& stream, std::string_view text) {
+void CommandOutput::add_text(const std::string& stream, std::string text) {
     auto it = finders_.find(stream);
     if (it == finders_.end())
         it = finders_.emplace(stream, LineBoundaryFinder(settings_.max_line_length)).first;
-    if (auto lines = it->second.append(text, now_seconds()))
+    if (auto lines = it->second.append_owned(std::move(text), now_seconds()))
         buffer_lines(stream, std::move(*lines));
 }
 
@@ -50,12 +51,14 @@ void CommandOutput::mark_buffered() {
     buffered_.notify();
 }
 
-void CommandOutput::add_stdout(std::string_view bytes) {
-    add_text("stdout", decoders_["stdout"].decode(bytes));
+void CommandOutput::add_stdout(std::string bytes) {
+    static const std::string kStream = "stdout";
+    add_text(kStream, decoders_[kStream].decode_owned(std::move(bytes)));
 }
 
-void CommandOutput::add_stderr(std::string_view bytes) {
-    add_text("stderr", decoders_["stderr"].decode(bytes));
+void CommandOutput::add_stderr(std::string bytes) {
+    static const std::string kStream = "stderr";
+    add_text(kStream, decoders_[kStream].decode_owned(std::move(bytes)));
 }
 
 void CommandOutput::add_log(const std::string& logname, std::string_view bytes) {
@@ -63,7 +66,7 @@ void CommandOutput::add_log(const std::string& logname, std::string_view bytes) 
     add_text(stream, decoders_[stream].decode(bytes));
 }
 
-void CommandOutput::add_header(std::string_view text) { add_text("header", text); }
+void CommandOutput::add_header(std::string_view text) { add_text("header", std::string(text)); }
 
 void CommandOutput::add_status(const std::string& key, Value value) {
     buffer_.add_status(key, std::move(value));
@@ -82,10 +85,18 @@ asio::awaitable<void> CommandOutput::send_batches() {
         while (!outbox_.empty()) {
             auto batch = std::move(outbox_.front());
             outbox_.erase(outbox_.begin());
-            // Built before co_await: GCC 12 mishandles aggregate temporaries inside co_await.
-            protocol::WorkerRequest update{protocol::Update{command_id_, std::move(batch)}};
-            auto fields = protocol::to_fields(update);
-            co_await link_.notify("update", std::move(fields));
+            // Encoded straight from the line chunks, as encode() of the update's fields
+            // (args, command_id) would.
+            std::string message;
+            protocol::begin_request("update", 2, message);
+            protocol::MessageWriter writer(message);
+            writer.str("args");
+            writer.array(batch.size());
+            for (const auto& entry : batch)
+                entry.encode(message);
+            writer.str("command_id");
+            writer.str(command_id_);
+            co_await link_.notify_encoded(std::move(message));
         }
     } catch (...) {
         sending_ = false;
@@ -102,7 +113,7 @@ asio::awaitable<void> CommandOutput::flush() {
     // std::map iterates keys in sorted order, as the stock worker flushes its streams.
     for (auto& [stream, decoder] : decoders_) {
         auto rest = decoder.decode({}, true);
-        if (!rest.empty()) add_text(stream, rest);
+        if (!rest.empty()) add_text(stream, std::move(rest));
     }
     for (auto& [stream, finder] : finders_)
         if (auto lines = finder.flush()) buffer_lines(stream, std::move(*lines));

@@ -40,6 +40,9 @@ public:
     // Sends a request without waiting for its response; waits only while too many are in
     // flight. Throws ConnectionLost.
     virtual asio::awaitable<void> notify(std::string op, protocol::Map fields) = 0;
+    // The same for a request encoded up to its seq_number (protocol::begin_request and the
+    // fields): the link appends protocol::end_request with the number it gives it.
+    virtual asio::awaitable<void> notify_encoded(std::string message) = 0;
 };
 
 // Output settings from set_worker_settings.
@@ -58,8 +61,8 @@ public:
     CommandOutput(asio::any_io_executor executor, MasterLink& link, std::string command_id,
                   OutputSettings settings);
 
-    void add_stdout(std::string_view bytes);
-    void add_stderr(std::string_view bytes);
+    void add_stdout(std::string bytes);
+    void add_stderr(std::string bytes);
     void add_log(const std::string& logname, std::string_view bytes);
     void add_header(std::string_view text);
     void add_status(const std::string& key, protocol::Value value);
@@ -73,7 +76,7 @@ public:
     asio::awaitable<void> run_timer();
 
 private:
-    void add_text(const std::string& stream, std::string_view text);
+    void add_text(const std::string& stream, std::string text);
     void buffer_lines(const std::string& stream, protocol::LineChunk lines);
     void mark_buffered();
     asio::awaitable<void> send_batches();

@@ -2,7 +2,9 @@
 #include "worker/line_boundary_finder.hpp"
 
 #include "core/ascii.hpp"
+#include "protocol/codec.hpp"
 
+#include <cstring>
 #include <utility>
 
 namespace kiln::worker {
@@ -74,6 +76,12 @@ std::size_t ansi_newline_length(std::string_view s, std::size_t i) {
     return j + 1 - i;
 }
 
+// Whether s holds a byte the newline_re substitutions look at (three vectorised scans).
+bool needs_normalising(std::string_view s) {
+    return std::memchr(s.data(), '\r', s.size()) || std::memchr(s.data(), '\x1b', s.size()) ||
+           std::memchr(s.data(), '\b', s.size());
+}
+
 // Applies the stock newline_re substitutions. A CR at the very end stays: it may be the first
 // half of a CRLF that arrives with the next piece.
 std::string normalise_newlines(std::string_view s) {
@@ -119,6 +127,11 @@ std::string normalise_newlines(std::string_view s) {
 }
 
 }  // namespace
+
+std::string Utf8Decoder::decode_owned(std::string bytes) {
+    if (pending_.empty() && protocol::is_valid_utf8(bytes)) return bytes;
+    return decode(bytes);
+}
 
 std::string Utf8Decoder::decode(std::string_view bytes, bool is_final) {
     // Only a sequence cut at the end of the previous piece needs joining; the rest is read in
@@ -172,10 +185,56 @@ LineBoundaryFinder::LineBoundaryFinder(std::size_t max_line_length)
     : max_line_length_(max_line_length < 2 ? 2 : max_line_length) {}
 
 std::optional<protocol::LineChunk> LineBoundaryFinder::append(std::string_view text, double time) {
-    bool had_partial = !partial_.empty();
-    std::string input = partial_;
-    input.append(text);
-    std::string s = normalise_newlines(input);
+    return append_owned(std::string(text), time);
+}
+
+std::optional<protocol::LineChunk> LineBoundaryFinder::append_owned(std::string text, double time) {
+    const bool had_partial = !partial_.empty();
+    std::string s = std::move(text);
+    if (had_partial) {
+        std::string joined = std::exchange(partial_, {});
+        joined.append(s);
+        s = std::move(joined);
+    }
+    if (needs_normalising(s)) s = normalise_newlines(s);
+    return split(std::move(s), had_partial, time);
+}
+
+std::optional<protocol::LineChunk> LineBoundaryFinder::split(std::string s, bool had_partial,
+                                                             double time) {
+    const auto* last = static_cast<const char*>(memrchr(s.data(), '\n', s.size()));
+    // Fast path, most output: ASCII lines shorter than the limit. The text stays where it is
+    // and only the newlines are looked at (a code point is a byte).
+    if (last) {
+        const auto end = static_cast<std::size_t>(last - s.data()) + 1;
+        const std::string_view lines(s.data(), end);
+        // (A partial line as long as the limit is cut below.)
+        if (s.size() - end < max_line_length_ && core::ascii_run(lines) == end) {
+            protocol::LineChunk chunk;
+            bool fits = true;
+            std::size_t start = 0;
+            while (start < end) {
+                const auto* newline =
+                    static_cast<const char*>(std::memchr(s.data() + start, '\n', end - start));
+                const auto position = static_cast<std::size_t>(newline - s.data());
+                if (position - start >= max_line_length_) {
+                    fits = false;
+                    break;
+                }
+                chunk.newline_positions.push_back(static_cast<std::int64_t>(position));
+                start = position + 1;
+            }
+            if (fits) {
+                chunk.line_times.assign(chunk.newline_positions.size(), time);
+                if (had_partial) chunk.line_times.front() = partial_time_;
+                partial_.assign(s, end);
+                s.resize(end);
+                chunk.text = std::move(s);
+                partial_time_ = time;
+                return chunk;
+            }
+        }
+    }
 
     protocol::LineChunk chunk;
     std::int64_t out_chars = 0;  // code points emitted so far

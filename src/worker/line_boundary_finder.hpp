@@ -19,6 +19,9 @@ namespace kiln::worker {
 class Utf8Decoder {
 public:
     std::string decode(std::string_view bytes, bool is_final = false);
+    // The same for bytes the caller gives up: valid UTF-8 (most output) is returned as it is,
+    // without a copy.
+    std::string decode_owned(std::string bytes);
 
 private:
     std::string pending_;
@@ -34,6 +37,8 @@ public:
     // ESC[<n>;<n>H or f, ESC[2J and runs of backspaces each become '\n'. A line longer than
     // max_line_length - 1 characters is cut into pieces of that many characters.
     std::optional<protocol::LineChunk> append(std::string_view text, double time);
+    // The same for text the caller gives up: the lines are returned in its buffer.
+    std::optional<protocol::LineChunk> append_owned(std::string text, double time);
 
     // Completes a pending partial line with '\n'.
     std::optional<protocol::LineChunk> flush();
@@ -41,6 +46,9 @@ public:
     bool has_partial_line() const { return !partial_.empty(); }
 
 private:
+    // Splits s (normalised; the caller's or a copy) into the chunk's lines; keeps the rest.
+    std::optional<protocol::LineChunk> split(std::string s, bool had_partial, double time);
+
     std::size_t max_line_length_;
     std::string partial_;
     double partial_time_ = 0;

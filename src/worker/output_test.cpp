@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "protocol/codec.hpp"
 #include "worker/line_boundary_finder.hpp"
 #include "worker/shell_format.hpp"
 #include "worker/update_buffer.hpp"
@@ -76,6 +77,98 @@ TEST(LineBoundaryFinder, counts_positions_and_lengths_in_characters_not_bytes) {
     EXPECT_EQ(lines->newline_positions, (std::vector<std::int64_t>{3, 5}));
 }
 
+TEST(LineBoundaryFinder, gives_the_same_lines_and_positions_in_any_pieces) {
+    // ASCII and not, short lines, lines longer than the limit, and CRLFs: the fast path
+    // (ASCII lines under the limit) and the general one must agree piece by piece.
+    std::string text;
+    for (int i = 0; i < 200; ++i) {
+        text += std::string(static_cast<std::size_t>(i % 37), static_cast<char>('a' + i % 26));
+        if (i % 17 == 0) text += "\xc3\xa9";
+        if (i % 29 == 0) text += std::string(150, 'L');  // longer than the limit below
+        text += i % 23 == 0 ? "\r\n" : "\n";
+    }
+    auto lines_of = [&](std::size_t piece) {
+        LineBoundaryFinder finder(100);
+        std::vector<std::string> lines;
+        auto take = [&](const std::optional<LineChunk>& chunk) {
+            if (!chunk) return;
+            ASSERT_EQ(chunk->newline_positions.size(), chunk->line_times.size());
+            std::size_t start = 0;
+            std::int64_t chars = 0;
+            for (std::size_t i = 0; i < chunk->line_times.size(); ++i) {
+                auto end = chunk->text.find('\n', start);
+                ASSERT_NE(end, std::string::npos);
+                for (std::size_t j = start; j <= end; ++j)
+                    if ((static_cast<unsigned char>(chunk->text[j]) & 0xc0) != 0x80) ++chars;
+                EXPECT_EQ(chunk->newline_positions[i], chars - 1);
+                lines.push_back(chunk->text.substr(start, end - start));
+                start = end + 1;
+            }
+            EXPECT_EQ(start, chunk->text.size());
+        };
+        double time = 0;
+        for (std::size_t at = 0; at < text.size(); at += piece)
+            take(finder.append_owned(text.substr(at, piece), ++time));
+        take(finder.flush());
+        return lines;
+    };
+    const auto whole = lines_of(text.size());
+    for (std::size_t piece : {1u, 7u, 64u, 1000u})
+        EXPECT_EQ(lines_of(piece), whole) << piece;
+    std::size_t long_pieces = 0;  // cut at the limit: 99 characters
+    for (const auto& line : whole) {
+        std::size_t chars = 0;
+        for (char c : line)
+            if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++chars;
+        EXPECT_LE(chars, 99u);
+        if (chars == 99) ++long_pieces;
+    }
+    EXPECT_GT(long_pieces, 0u);
+}
+
+TEST(LineBoundaryFinder, a_line_keeps_the_time_of_its_first_character_on_the_fast_path) {
+    LineBoundaryFinder finder;
+    EXPECT_FALSE(finder.append_owned("start", 1.0));
+    auto lines = finder.append_owned(" end\nnext\nlast", 2.0);
+    ASSERT_TRUE(lines);
+    EXPECT_EQ(lines->text, "start end\nnext\n");
+    EXPECT_EQ(lines->line_times, (std::vector<double>{1.0, 2.0}));
+    EXPECT_EQ(lines->newline_positions, (std::vector<std::int64_t>{9, 14}));
+    auto more = finder.append_owned("\n", 3.0);
+    ASSERT_TRUE(more);
+    EXPECT_EQ(more->text, "last\n");
+    EXPECT_EQ(more->line_times, std::vector<double>{2.0});
+}
+
+TEST(Utf8Decoder, returns_valid_owned_input_as_it_is_and_decodes_the_rest) {
+    Utf8Decoder decoder;
+    EXPECT_EQ(decoder.decode_owned("plain \xc3\xa9\n"), "plain \xc3\xa9\n");
+    EXPECT_EQ(decoder.decode_owned("cut \xe2\x82"), "cut ");
+    EXPECT_EQ(decoder.decode_owned("\xac ok"), "\xe2\x82\xac ok");
+    EXPECT_EQ(decoder.decode_owned("bad \xff"), "bad \xef\xbf\xbd");
+}
+
+TEST(UpdateBuffer, entries_encode_as_their_values_do) {
+    UpdateBuffer buffer(65536);
+    buffer.add_lines("stdout", LineChunk{"a\n", {1}, {1.5}});
+    buffer.add_log("build.log", LineChunk{"l\n", {1}, {2.5}});
+    buffer.add_status("rc", Value{3});
+    buffer.flush();
+    auto batches = buffer.take_ready();
+    ASSERT_EQ(batches.size(), 1u);
+    ASSERT_EQ(batches[0].size(), 3u);
+    for (const auto& entry : batches[0]) {
+        std::string direct;
+        entry.encode(direct);
+        EXPECT_EQ(direct, kiln::protocol::encode(
+                              Value{kiln::protocol::Array{Value{entry.key}, entry.to_value()}}))
+            << entry.key;
+    }
+    EXPECT_EQ(batches[0][1].to_value(),
+              (Value{kiln::protocol::Array{Value{"build.log"},
+                                           LineChunk{"l\n", {1}, {2.5}}.to_value()}}));
+}
+
 TEST(Utf8Decoder, replaces_invalid_bytes_and_keeps_sequences_split_across_pieces) {
     Utf8Decoder decoder;
     EXPECT_EQ(decoder.decode("ok \xe2\x82"), "ok ");
@@ -99,11 +192,11 @@ TEST(UpdateBuffer, merges_consecutive_output_of_one_stream) {
     auto batches = buffer.take_ready();
     ASSERT_EQ(batches.size(), 1u);
     ASSERT_EQ(batches[0].size(), 3u);
-    auto merged = LineChunk::from_value(batches[0][0].second);
+    auto merged = LineChunk::from_value(batches[0][0].to_value());
     ASSERT_TRUE(merged);
     EXPECT_EQ(merged->text, "a\nbc\n");
     EXPECT_EQ(merged->newline_positions, (std::vector<std::int64_t>{1, 4}));
-    EXPECT_EQ(batches[0][2].first, "rc");
+    EXPECT_EQ(batches[0][2].key, "rc");
 }
 
 TEST(UpdateBuffer, sends_a_full_buffer_before_adding_more) {
@@ -126,14 +219,14 @@ TEST(UpdateBuffer, fills_batches_with_output_larger_than_the_room_left) {
     buffer.add_lines("stdout", more);
     auto ready = buffer.take_ready();
     ASSERT_EQ(ready.size(), 1u);  // 18 + 2 x 36 = 90 fit; the rest waits for more output
-    auto first = LineChunk::from_value(ready[0][0].second);
+    auto first = LineChunk::from_value(ready[0][0].to_value());
     ASSERT_TRUE(first);
     EXPECT_EQ(first->text, "x\n0123456789012345678\n0123456789012345678\n");
     EXPECT_EQ(first->newline_positions, (std::vector<std::int64_t>{1, 21, 41}));
     buffer.flush();
     auto rest = buffer.take_ready();
     ASSERT_EQ(rest.size(), 1u);
-    EXPECT_EQ(LineChunk::from_value(rest[0][0].second)->text,
+    EXPECT_EQ(LineChunk::from_value(rest[0][0].to_value())->text,
               "0123456789012345678\n0123456789012345678\n");
 }
 
@@ -150,7 +243,7 @@ TEST(UpdateBuffer, splits_output_larger_than_a_buffer_at_line_boundaries) {
     std::string joined;
     for (const auto& batch : buffer.take_ready()) {
         ASSERT_EQ(batch.size(), 1u);
-        auto part = LineChunk::from_value(batch[0].second);
+        auto part = LineChunk::from_value(batch[0].to_value());
         ASSERT_TRUE(part);
         EXPECT_LE(part->text.size(), 100u);
         EXPECT_EQ(part->text.back(), '\n');
@@ -175,7 +268,7 @@ TEST(UpdateBuffer, split_parts_carry_newline_positions_in_code_points_of_their_o
     buffer.flush();
     int parts = 0;
     for (const auto& batch : buffer.take_ready()) {
-        auto part = LineChunk::from_value(batch[0].second);
+        auto part = LineChunk::from_value(batch[0].to_value());
         ASSERT_TRUE(part);
         std::vector<std::int64_t> expected;
         std::int64_t count = 0;

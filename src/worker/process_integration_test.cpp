@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -38,6 +39,14 @@ public:
                 updates.emplace_back(std::string(*(*pair.if_array())[0].as_text()),
                                      (*pair.if_array())[1]);
         co_return;
+    }
+    // Updates arrive encoded (from the line chunks, without Values): decoded as the master does.
+    asio::awaitable<void> notify_encoded(std::string message) override {
+        kiln::protocol::end_request(0, message);
+        auto decoded = kiln::protocol::decode_message(message);
+        if (!decoded) throw std::runtime_error("undecodable update: " + decoded.error().message);
+        auto& request = std::get<kiln::protocol::Request>(*decoded);
+        co_await notify(request.op, std::move(request.fields));
     }
     static const Value* protocol_find(const Map& m, std::string_view key) {
         return kiln::protocol::find(m, key);

@@ -162,6 +162,22 @@ asio::awaitable<void> Session::notify(std::string op, Map fields) {
     co_await send_request(std::move(op), std::move(fields), slot);
 }
 
+asio::awaitable<void> Session::notify_encoded(std::string message) {
+    while (notifications_in_flight_ >= kMaxNotificationsInFlight && !is_lost_)
+        co_await response_arrived_.wait();
+    auto slot = std::make_shared<Slot>(environment_.executor);
+    slot->is_notification = true;
+    ++notifications_in_flight_;
+    if (is_lost_) throw ConnectionLost();
+    auto seq = pending_.add(slot);
+    protocol::end_request(seq, message);
+    try {
+        co_await connection_.send(std::move(message));
+    } catch (const boost::system::system_error&) {
+        throw ConnectionLost();
+    }
+}
+
 asio::awaitable<void> Session::respond(std::uint64_t seq, Value result, bool is_exception) {
     if (is_lost_) co_return;
     // Encoded before co_await: GCC 12 mishandles aggregate temporaries inside co_await.

@@ -30,6 +30,7 @@ public:
 
     asio::awaitable<protocol::Response> call(std::string op, protocol::Map fields) override;
     asio::awaitable<void> notify(std::string op, protocol::Map fields) override;
+    asio::awaitable<void> notify_encoded(std::string message) override;
 
     std::size_t running_commands() const { return commands_.size(); }
 

@@ -156,8 +156,8 @@ private:
                 chunk = co_await process_->read_stderr();
             if (!chunk) co_return;
             last_output_ = Clock::now();  // the watchdog moves its deadline when it wakes
-            if (is_stdout && invocation_.want_stdout) output_->add_stdout(*chunk);
-            if (!is_stdout && invocation_.want_stderr) output_->add_stderr(*chunk);
+            if (is_stdout && invocation_.want_stdout) output_->add_stdout(std::move(*chunk));
+            if (!is_stdout && invocation_.want_stderr) output_->add_stderr(std::move(*chunk));
             co_await output_->send_ready();
         }
     }

@@ -15,7 +15,21 @@
 
 namespace kiln::worker {
 
-using UpdateEntries = std::vector<std::pair<std::string, protocol::Value>>;
+// One [key, value] pair of an update. Output lines stay a LineChunk until they are encoded
+// (no Value per line).
+struct UpdateEntry {
+    std::string key;
+    std::string logname;                       // for key "log"
+    std::optional<protocol::LineChunk> lines;  // stdout, stderr, header, log
+    protocol::Value value;                     // any other key
+
+    // The value as the protocol has it ([logname, triple] for "log").
+    protocol::Value to_value() const;
+    // Appends the msgpack of [key, value], byte for byte as encode() of the Values.
+    void encode(std::string& out) const;
+};
+
+using UpdateEntries = std::vector<UpdateEntry>;
 
 class UpdateBuffer {
 public:
@@ -36,23 +50,15 @@ public:
     bool has_buffered() const { return !entries_.empty(); }
 
 private:
-    struct Entry {
-        std::string key;
-        std::string logname;  // for key "log"
-        std::optional<protocol::LineChunk> lines;
-        protocol::Value value;
-    };
-
-    void add(Entry entry, std::size_t size);
-    void append_lines(Entry entry, std::size_t size);
+    void add(UpdateEntry entry, std::size_t size);
+    void append_lines(UpdateEntry entry, std::size_t size);
     std::size_t space_left() const;
     void send_buffered();
-    static protocol::Value to_value(const Entry& entry);
     static std::size_t size_of(const protocol::LineChunk& lines);
 
     std::size_t buffer_size_;
     std::size_t buffered_bytes_ = 0;
-    std::vector<Entry> entries_;
+    UpdateEntries entries_;
     std::vector<UpdateEntries> ready_;
 };
 
