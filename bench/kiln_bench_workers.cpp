@@ -24,6 +24,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+
 #include <spdlog/spdlog.h>
 
 namespace asio = boost::asio;
@@ -41,8 +42,7 @@ int main(int argc, char** argv) {
     app.add_option("--first", first, "Number of the first worker")->check(CLI::Range(0, 1000000));
     app.add_option("--prefix", prefix, "Worker names are PREFIX<number>");
     app.add_option("--password", password, "Every worker's password")->required();
-    app.add_option("--basedir", basedir, "Directory of the workers' base directories")
-        ->required();
+    app.add_option("--basedir", basedir, "Directory of the workers' base directories")->required();
     CLI11_PARSE(app, argc, argv);
 
     auto address = kiln::worker::parse_master_address(master);
