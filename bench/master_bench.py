@@ -54,6 +54,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 BB_CFG = os.path.join(HERE, 'bench_master_forced.cfg')
 BUILDBOT = '/usr/bin/buildbot'
+BUILDBOT_WORKER = '/usr/bin/buildbot-worker'
 HOST = '127.0.0.1'
 WORKER_PASS = 'bench-pass'
 CLK_TCK = os.sysconf('SC_CLK_TCK')
@@ -204,13 +205,20 @@ class Master:
         return self.query(sql, args)[0][0]
 
     # --- workers
-    def start_workers(self, kiln_worker):
+    def start_workers(self, kiln_worker, kind='kiln'):
+        """`kind` kiln: kiln-worker processes; buildbot: Debian's buildbot-worker 3.7 (msgpack)."""
         for i in range(1, self.nworkers + 1):
             wdir = os.path.join(self.root, f'w{i}')
-            run_tool([kiln_worker, 'create', wdir, '--master', f'{HOST}:{self.worker_port}',
-                      '--name', f'w{i}', '--password', WORKER_PASS])
-            self.workers.append(Proc([kiln_worker, 'run', wdir], wdir + '.console.log',
-                                     cwd=wdir))
+            if kind == 'kiln':
+                run_tool([kiln_worker, 'create', wdir, '--master', f'{HOST}:{self.worker_port}',
+                          '--name', f'w{i}', '--password', WORKER_PASS])
+                argv = [kiln_worker, 'run', wdir]
+            else:
+                run_tool([BUILDBOT_WORKER, 'create-worker', '-q', '--maxdelay', '2',
+                          '--protocol=msgpack_experimental_v7', wdir,
+                          f'{HOST}:{self.worker_port}', f'w{i}', WORKER_PASS])
+                argv = ['/usr/bin/python3', BUILDBOT_WORKER, 'start', '--nodaemon', '.']
+            self.workers.append(Proc(argv, wdir + '.console.log', cwd=wdir))
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             self.check_alive()
@@ -470,6 +478,11 @@ def bench_output(m, nbytes):
                     "where s.buildid = ? and s.name = 'output' and l.name = 'stdio'",
                     (buildid,))
     num_lines = lines[0][0] if lines else None
+    # What the log takes in the database (logchunks.content: zstd on Kiln, gzip on Buildbot).
+    stored = m.scalar('select coalesce(sum(length(c.content)), 0) from logchunks c '
+                      'join logs l on c.logid = l.id join steps s on l.stepid = s.id '
+                      "where s.buildid = ? and s.name = 'output' and l.name = 'stdio'",
+                      (buildid,))
     expect_lines = -(-nbytes // 100)
     wall = t_end - t_start
     other = ((h1 - h0) - (c1 - c0) - (w1 - w0)) / (time.monotonic() - t0)
@@ -479,6 +492,7 @@ def bench_output(m, nbytes):
         'expected_lines': expect_lines,
         'wall_s': wall, 'trigger_to_end_s': t_end - t0,
         'mb_per_s': log_bytes / 1e6 / wall,
+        'db_bytes_per_log_byte': stored / log_bytes,
         'master_cpu_s': c1 - c0, 'master_cpu_s_per_100mb': (c1 - c0) / (log_bytes / 1e8),
         'master_util': (c1 - c0) / wall, 'workers_cpu_s': w1 - w0,
         'worker_cpu_s_per_100mb': (wo1 - wo0) / (log_bytes / 1e8),
@@ -504,6 +518,8 @@ def fmt(v, nd=2):
         return '-'
     if abs(v) >= 100:
         return f'{v:.0f}'
+    if 0 < abs(v) < 0.1:
+        return f'{v:.3g}'
     return f'{v:.{nd}f}'
 
 
@@ -520,6 +536,8 @@ def main(argv=None):
     ap.add_argument('--repeat', type=int, default=3, help='runs per master (3)')
     ap.add_argument('--builds', type=int, default=400, help='trivial builds per run (400)')
     ap.add_argument('--workers', type=int, default=4, help='workers per master (4)')
+    ap.add_argument('--worker-kind', choices=['kiln', 'buildbot'], default='kiln',
+                    help='kiln-worker (default) or Debian\'s buildbot-worker 3.7 on both masters')
     ap.add_argument('--log-mb', type=float, default=200,
                     help='output workload on Kiln, MB of characters (200)')
     ap.add_argument('--bb-log-mb', type=float, default=50,
@@ -560,7 +578,7 @@ def main(argv=None):
                 else:
                     current = BuildbotMaster(run_root, args.workers, sizes['buildbot'])
                 current.start()
-                current.start_workers(args.kiln_worker)
+                current.start_workers(args.kiln_worker, args.worker_kind)
                 idle = proc_mem_kb(current.proc.pid)
                 log(f'[{kind} #{rep + 1}] master pid {current.proc.pid} up, '
                     f'{args.workers} workers attached, RSS {idle["VmRSS"] / 1024:.1f} MB')
@@ -607,10 +625,12 @@ def main(argv=None):
         ('trivial', 'master_cpu_ms_per_build', 'trivial: master CPU ms / build', False),
         ('trivial', 'hwm_after_mb', 'trivial: master peak RSS (VmHWM) MB', False),
         ('trivial', 'idle_rss_mb', 'master RSS at start, workers attached, MB', False),
-        ('trivial', 'workers_cpu_ms_per_build', 'trivial: workers CPU ms / build (same '
-                                                'kiln-worker)', False),
+        ('trivial', 'workers_cpu_ms_per_build', 'trivial: workers CPU ms / build (the same '
+                                                'workers on both)', False),
         ('output', 'mb_per_s', 'output: log MB/s ingested (wall)', True),
         ('output', 'master_cpu_s_per_100mb', 'output: master CPU s / 100 MB of log', False),
+        ('output', 'db_bytes_per_log_byte', 'output: database bytes per log byte (logchunks)',
+         False),
         ('output', 'master_util', 'output: master CPU utilisation (cores)', False),
         ('output', 'worker_cpu_s_per_100mb', 'output: kiln-worker process CPU s / 100 MB '
                                              '(without the step command)', False),

@@ -6,6 +6,7 @@ binaries first).
 Runs, one after the other (each starts and stops its own masters and workers on 127.0.0.1 and
 repeats its workloads, min and median reported):
   master    bench/master_bench.py: 400 trivial builds on 4 workers; one step printing 200 MB
+  master-bbworker   the trivial builds again with Debian's buildbot-worker 3.7 on both masters
   latency   bench/latency_bench.py: change hook POST -> build started / finished
   api       bench/api_bench.py: /api/v2/builds and /builders with 100,000 builds (wrk); a
             1 GB raw log download
@@ -41,6 +42,9 @@ def benches(build, quick, only):
     return [
         ('master', [py, os.path.join(HERE, 'master_bench.py'), '--kiln', kiln,
                     '--kiln-worker', worker] + common),
+        ('master-bbworker', [py, os.path.join(HERE, 'master_bench.py'), '--kiln', kiln,
+                             '--kiln-worker', worker, '--worker-kind', 'buildbot',
+                             '--skip', 'output'] + common),
         ('latency', [py, os.path.join(HERE, 'latency_bench.py'), '--kiln', kiln,
                      '--kiln-worker', worker] + common),
         ('api', [py, os.path.join(HERE, 'api_bench.py'), '--kiln', kiln] + common),
@@ -59,6 +63,8 @@ def fmt(v):
         return '-'
     if abs(v) >= 100:
         return f'{v:.0f}'
+    if 0 < abs(v) < 0.1:
+        return f'{v:.3g}'
     return f'{v:.2f}'
 
 
@@ -84,7 +90,7 @@ def main():
     ap.add_argument('--quick', action='store_true', help='each benchmark in its quick form')
     ap.add_argument('--only', choices=['kiln', 'buildbot'])
     ap.add_argument('--skip', action='append', default=[],
-                    choices=['master', 'latency', 'api', 'workers', 'ui'])
+                    choices=['master', 'master-bbworker', 'latency', 'api', 'workers', 'ui'])
     ap.add_argument('--docs', action='store_true',
                     help='write the summary table into docs/benchmarks.md')
     args = ap.parse_args()
