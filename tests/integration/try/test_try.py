@@ -361,6 +361,24 @@ def stock(t):
     return 'patched tree on buildbot-worker 3.7'
 
 
+def live_buildsets(t):
+    """Authorization rules without `view` entries hide nothing: an anonymous /ws client gets the
+    new buildset's event (it used to be withheld from everyone once any rule was set)."""
+    ws = ta.WebSocket(t.www)
+    try:
+        ws.send({'cmd': 'startConsuming', 'path': 'buildsets/*/new', '_id': 1})
+        check(ws.receive()['code'] == 200, 'subscribe')
+        status, text = t.post_try({'builderNames': ['try-kiln'], 'baserev': t.base,
+                                   'patch_body': ''})
+        check(status == 200, f'try: {status} {text[:300]}')
+        bsid = json.loads(text)['result'][0]
+        frame = ws.receive()
+        check(frame['k'] == f'buildsets/{bsid}/new', f'event: {frame}')
+    finally:
+        ws.close()
+    return f'anonymous /ws got buildsets/{bsid}/new'
+
+
 SECTIONS = [
     ('try-wait', try_wait),
     ('rest-patch', rest_patch),
@@ -372,6 +390,7 @@ SECTIONS = [
     ('oversized', oversized),
     ('large', large),
     ('stock', stock),
+    ('live-buildsets', live_buildsets),
 ]
 
 
