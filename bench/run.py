@@ -75,6 +75,8 @@ def table(collected):
         for key, value in result.get('summary', {}).items():
             if not isinstance(value, dict) or 'kiln' not in value:
                 continue
+            if any(part in key for part in ('other_cpu_cores', 'loadavg', 'master_util')):
+                continue  # the conditions of the run, not a cost to compare
             bb = (value.get('buildbot') or {}).get('median')
             kiln = (value.get('kiln') or {}).get('median')
             adv = value.get('kiln_advantage', value.get('buildbot_over_kiln'))
