@@ -90,10 +90,13 @@ std::string urls_text(const std::vector<StepUrl>& urls) {
     return detail::to_json_text(list);
 }
 
-void write_properties(db::Connection& c, Id buildid, const core::Properties& properties) {
+// is_new: the build has no properties stored yet (plain INSERTs).
+void write_properties(db::Connection& c, Id buildid, const core::Properties& properties,
+                      bool is_new = false) {
     for (const auto& [name, property] : properties.all()) {
         const auto value = detail::to_json_text(property.value);
-        if (c.execute(
+        if (is_new ||
+            c.execute(
                 "UPDATE build_properties SET value = ?, source = ? WHERE buildid = ? AND name = ?",
                 params(value, property.source, buildid, name)) == 0)
             c.execute(
@@ -152,7 +155,7 @@ asio::awaitable<Build> Builds::add(Id builderid, Id buildrequestid, Id workerid,
                                  params(number, builderid, buildrequestid, workerid, masterid, now,
                                         state_string));
                     properties.set("buildnumber", number, "Build");
-                    write_properties(c, buildid, properties);
+                    write_properties(c, buildid, properties, true);
                     return *read_build(c, buildid);
                 });
             } catch (const db::UniqueViolation&) {
@@ -195,6 +198,24 @@ asio::awaitable<Build> Builds::finish(Id buildid, int results) {
     auto build = co_await context_.db.write(std::move(work));
     announce(context_.bus, build, "finished");
     co_return build;
+}
+
+asio::awaitable<Build> Builds::finish(Id buildid, std::string state_string, int results) {
+    const auto now = context_.now();
+    auto work = [&](db::Connection& c) {
+        c.execute("UPDATE builds SET state_string = ?, complete_at = ?, results = ? WHERE id = ?",
+                  params(state_string, now, results, buildid));
+        auto finished = *read_build(c, buildid);
+        // The "update" event shows the build as it was between the two changes.
+        auto updated = finished;
+        updated.complete_at.reset();
+        updated.results.reset();
+        return std::make_pair(std::move(updated), std::move(finished));
+    };
+    auto [updated, finished] = co_await context_.db.write(std::move(work));
+    announce(context_.bus, updated, "update");
+    announce(context_.bus, finished, "finished");
+    co_return std::move(finished);
 }
 
 asio::awaitable<std::optional<Build>> Builds::get(Id buildid) {

@@ -21,6 +21,8 @@ public:
     // Stores the given (changed) properties; announces builds/N/properties/update.
     boost::asio::awaitable<void> set_properties(Id buildid, core::Properties changed);
     boost::asio::awaitable<Build> finish(Id buildid, int results);
+    // set_state_string then finish in one transaction (events "update", "finished").
+    boost::asio::awaitable<Build> finish(Id buildid, std::string state_string, int results);
     boost::asio::awaitable<std::optional<Build>> get(Id buildid);
     boost::asio::awaitable<core::Properties> properties(Id buildid);
     // Durations (seconds) of the builder's last successful builds, newest first.

@@ -197,6 +197,49 @@ TEST_F(Stores, combined_step_calls_store_and_announce_what_the_separate_calls_do
     EXPECT_EQ(event_names(last, events.size()), (std::vector<std::string>{"new", "started"}));
 }
 
+TEST_F(Stores, finishing_a_build_with_its_state_string_announces_what_the_separate_calls_do) {
+    const auto masterid = run(masters.find_or_create("host:/m"));
+    const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");
+    const auto workerid = run(workers.configure(masterid, {{"w", {builderid}}})).at("w");
+    auto request = [&] {
+        NewBuildset one;
+        one.builderids = {builderid};
+        return run(buildsets.add(one)).request_by_builder.at(builderid);
+    };
+    auto separate = run(builds.add(builderid, request(), workerid, masterid, {}, "building"));
+    auto combined = run(builds.add(builderid, request(), workerid, masterid, {}, "building"));
+
+    const auto first = events.size();
+    run(builds.set_state_string(separate.buildid, "failed compile"));
+    const auto separate_done = run(builds.finish(separate.buildid, 2));
+    const auto middle = events.size();
+    const auto combined_done = run(builds.finish(combined.buildid, "failed compile", 2));
+    const auto last = events.size();
+
+    ASSERT_EQ(middle - first, 2U);
+    ASSERT_EQ(last - middle, 2U);
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto& key = events[middle + i];
+        EXPECT_EQ(key.substr(key.rfind('/')),
+                  events[first + i].substr(events[first + i].rfind('/')));
+        auto a = payloads[first + i];
+        auto b = payloads[middle + i];
+        for (auto* payload : {&a, &b}) {
+            payload->erase("buildid");
+            payload->erase("number");
+            payload->erase("buildrequestid");
+        }
+        EXPECT_EQ(b, a) << key;
+    }
+    EXPECT_EQ(combined_done.state_string, "failed compile");
+    EXPECT_EQ(combined_done.results, 2);
+    EXPECT_EQ(combined_done.complete_at, separate_done.complete_at);
+    const auto stored = run(builds.get(combined.buildid));
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->state_string, "failed compile");
+    EXPECT_EQ(stored->results, 2);
+}
+
 TEST_F(Stores, stopping_a_master_ends_its_builds_retry_and_requeues_their_requests) {
     const auto masterid = run(masters.find_or_create("host:/m"));
     const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");

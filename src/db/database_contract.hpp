@@ -336,9 +336,70 @@ TYPED_TEST_P(DatabaseContract, cascades_deletes_along_foreign_keys) {
     EXPECT_EQ(remaining, 0);
 }
 
+// Writes queued behind a running one may commit together (SQLite's group commit); each
+// still commits or rolls back on its own, and its caller learns its own outcome.
+TYPED_TEST_P(DatabaseContract, keeps_each_queued_write_atomic_on_its_own) {
+    auto& db = this->db();
+    std::promise<void> started;
+    std::promise<void> release;
+    auto blocker = std::async(std::launch::async, [&] {
+        db.write_sync([&](Connection& c) {
+            add_master(c, "first");
+            started.set_value();
+            release.get_future().wait();
+        });
+    });
+    started.get_future().wait();
+
+    boost::asio::io_context context;
+    // What each queued write does, and what its caller saw: "ok", "unique", "error".
+    const std::vector<std::string> plans{"add a", "add b then throw", "add c", "add a again",
+                                         "add d"};
+    std::vector<std::string> seen(plans.size());
+    for (std::size_t index = 0; index < plans.size(); ++index) {
+        boost::asio::co_spawn(
+            context,
+            [&db, &seen, &plans, index]() -> boost::asio::awaitable<void> {
+                auto work = [&plans, index](Connection& c) {
+                    const auto& plan = plans[index];
+                    if (plan == "add a" || plan == "add a again") add_master(c, "a");
+                    if (plan == "add c") add_master(c, "c");
+                    if (plan == "add d") add_master(c, "d");
+                    if (plan == "add b then throw") {
+                        add_master(c, "b");
+                        throw std::runtime_error("work failed after its insert");
+                    }
+                };
+                try {
+                    co_await db.write(work);
+                    seen[index] = "ok";
+                } catch (const UniqueViolation&) {
+                    seen[index] = "unique";
+                } catch (const std::runtime_error&) {
+                    seen[index] = "error";
+                }
+            },
+            [](std::exception_ptr error) {
+                if (error) std::rethrow_exception(error);
+            });
+    }
+    context.poll();  // every write is queued behind the blocker
+    release.set_value();
+    blocker.get();
+    context.run();
+    EXPECT_EQ(seen, (std::vector<std::string>{"ok", "error", "ok", "unique", "ok"}));
+    const auto names = db.read_sync([](Connection& c) {
+        std::vector<std::string> out;
+        c.query("SELECT name FROM masters ORDER BY id", {},
+                [&](const Row& row) { out.push_back(row.text(0)); });
+        return out;
+    });
+    EXPECT_EQ(names, (std::vector<std::string>{"first", "a", "c", "d"}));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
-    DatabaseContract, commits_a_write_when_its_work_returns,
-    rolls_back_a_write_when_its_work_throws_and_rethrows,
+    DatabaseContract, keeps_each_queued_write_atomic_on_its_own,
+    commits_a_write_when_its_work_returns, rolls_back_a_write_when_its_work_throws_and_rethrows,
     reports_a_duplicate_unique_key_as_a_unique_violation,
     keeps_a_transaction_usable_after_a_unique_violation_in_a_savepoint,
     returns_increasing_ids_from_insert_returning, round_trips_every_field_type,

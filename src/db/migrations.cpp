@@ -21,6 +21,7 @@ const std::vector<Migration>& migrations() {
     static const std::vector<Migration> list{
         {1, &detail::schema_v1_ddl},
         {2, &detail::schema_v2_ddl},
+        {3, &detail::schema_v3_ddl},
     };
     return list;
 }

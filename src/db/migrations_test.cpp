@@ -172,6 +172,8 @@ std::string describe_table(Connection& c, const std::string& table) {
     c.query("PRAGMA index_list(" + table + ")", {}, [&](const Row& row) {
         const auto name = row.text(1);
         if (name.starts_with("sqlite_autoindex")) return;
+        // Kiln's own index beside Buildbot's (migration 3): extra, changes no query's result.
+        if (name == "buildrequests_waiting") return;
         std::string line = name + " unique=" + std::to_string(row.integer(2)) + " on";
         for (const auto& column : c.query_all("PRAGMA index_info(" + name + ")"))
             line += " " + column.text(2);
@@ -198,6 +200,8 @@ TEST(Migrations, create_every_buildbot_table_and_every_index_named_in_the_data_m
     all_indexes.insert(kOtherIndexes.begin(), kOtherIndexes.end());
     auto indexes = names_in_schema(*database, "index");
     EXPECT_EQ(indexes.erase("buildrequest_collapses_buildid"), 1U);
+    // Kiln's own index (migration 3): the waiting requests, partial on complete = 0.
+    EXPECT_EQ(indexes.erase("buildrequests_waiting"), 1U);
     EXPECT_EQ(indexes, all_indexes);
     const auto unique = database->read_sync([](Connection& c) {
         std::set<std::string> names;

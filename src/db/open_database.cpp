@@ -4,6 +4,8 @@
 #include "db/database.hpp"
 #include "db/sqlite_database.hpp"
 
+#include <cstdlib>
+
 namespace kiln::db {
 
 namespace {
@@ -24,7 +26,11 @@ core::Expected<std::unique_ptr<Database>> open_sqlite(std::string_view location,
             std::filesystem::path path(location.starts_with("///") ? location.substr(3) : location);
             if (path.empty()) return fail(ErrorKind::bad_input, "db.url names no SQLite file");
             if (path.is_relative()) path = base_dir / path;
-            database = SqliteDatabase::open_file(path);
+            SqliteDatabase::Options options;
+            // A diagnostic: per-statement counters for finding slow or unindexed queries.
+            if (const char* profile = std::getenv("KILN_SQL_PROFILE"))
+                options.profile_path = profile;
+            database = SqliteDatabase::open_file(path, options);
         }
     } catch (const DatabaseError& error) {
         return fail(ErrorKind::unavailable, error.what());

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 
 namespace kiln::db {
@@ -23,6 +24,9 @@ public:
     struct Options {
         // How long a statement waits for a lock held by another process.
         int busy_timeout_ms = 10'000;
+        // When set, each connection appends per-statement counters (runs, time, sorts,
+        // full-scan steps) to this file when it closes. Kiln sets it from KILN_SQL_PROFILE.
+        std::string profile_path;
     };
 
     // Opens (creating if needed) the file at path. Throws DatabaseError on failure.

@@ -246,8 +246,9 @@ asio::awaitable<void> Build::finish_build() {
     if (stop_reason_ && results_ != Results::retry)
         results_ = stop_is_retry_ ? Results::retry : Results::cancelled;
     if (worker_->is_lost() && results_ != Results::success) results_ = Results::retry;
-    co_await set_state_string_of_build(build_summary(results_, stop_reason_, failed_summaries_));
-    build_ = co_await services_.builds.finish(build_->buildid, static_cast<int>(results_));
+    auto summary = build_summary(results_, stop_reason_, failed_summaries_);
+    build_ = co_await services_.builds.finish(build_->buildid, std::move(summary),
+                                              static_cast<int>(results_));
     spdlog::info("build {}/{} finished: {}", plan_.builder_name, build_->number,
                  core::to_string(results_));
     std::vector<data::Id> requests{plan_.request.buildrequestid};

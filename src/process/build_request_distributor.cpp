@@ -66,6 +66,9 @@ asio::awaitable<void> BuildRequestDistributor::run() {
 }
 
 asio::awaitable<void> BuildRequestDistributor::distribute() {
+    // Every worker busy (a queue filling up): nothing could start, so nothing to read. The
+    // next build that ends, or worker that attaches or unpauses, wakes us again.
+    if (!workers_.any_available()) co_return;
     const auto builderids = co_await services_.buildsets.builders_with_pending();
     for (auto builderid : builderids) {
         auto found = builders_.find(builderid);

@@ -47,6 +47,12 @@ std::vector<WorkerSlot*> WorkerPool::available(const std::vector<std::string>& n
     return result;
 }
 
+bool WorkerPool::any_available() const {
+    for (const auto& [name, slot] : slots_)
+        if (slot.can_take_build()) return true;
+    return false;
+}
+
 void WorkerPool::build_finished(std::string_view name) {
     if (auto* slot = find(name); slot && slot->running_builds > 0) --slot->running_builds;
     if (on_change_) on_change_();

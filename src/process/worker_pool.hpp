@@ -57,6 +57,8 @@ public:
 
     // The attached workers among names that can take a build now, least busy first.
     std::vector<WorkerSlot*> available(const std::vector<std::string>& names);
+    // Whether any attached worker can take a build now.
+    bool any_available() const;
 
     void build_started(WorkerSlot& slot) { ++slot.running_builds; }
     void build_finished(std::string_view name);

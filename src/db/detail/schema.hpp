@@ -28,5 +28,7 @@ const SqlDialect& dialect_for(std::string_view backend);
 std::string schema_v1_ddl(const SqlDialect& dialect);
 // Migration 2: buildrequest_collapses (which build covered a collapsed build request).
 std::string schema_v2_ddl(const SqlDialect& dialect);
+// Migration 3: the partial index of waiting build requests.
+std::string schema_v3_ddl(const SqlDialect& dialect);
 
 }  // namespace kiln::db::detail
