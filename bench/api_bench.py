@@ -41,26 +41,25 @@ Kiln/Buildbot ratios. Needs wrk and curl (tools/setup-deps.sh with KILN_WITH_BEN
 apt-get install wrk curl; this script installs wrk with apt-get when it is missing and it runs
 as root).
 """
-import argparse
 import contextlib
 import hashlib
 import http.client
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 
-sys.dont_write_bytecode = True  # no bench/__pycache__ from importing master_bench
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing common
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from master_bench import (BUILDBOT, CLK_TCK, HOST, STARTED, BenchError, Proc,  # noqa: E402
-                          fmt, free_ports, host_busy_s, log, port_open, proc_cpu_s, proc_mem_kb,
-                          run_tool, stats)
+from common import (BUILDBOT, CLK_TCK, HOST, STARTED, BenchError, Proc,  # noqa: E402
+                    add_binary_args, add_nice_arg, add_only_arg, add_output_args,
+                    argument_parser, bench_root, buildbot_missing, compare_row,
+                    executables_missing, free_ports, host_busy_s, log, port_open,
+                    proc_cpu_s, proc_mem_kb, run_tool, stats, write_results)
 
 BB_CFG = os.path.join(HERE, 'bench_api_master.cfg')
 WRK_SCRIPT = os.path.join(HERE, 'wrk_report.lua')
@@ -486,14 +485,9 @@ def ensure_tools():
                          f'(or KILN_WITH_BENCH=1 tools/setup-deps.sh)')
 
 
-def _on_sigterm(signum, frame):
-    raise KeyboardInterrupt('SIGTERM')
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--kiln', default=os.environ.get('KILN'), help='kiln binary ($KILN)')
+    ap = argument_parser(__doc__)
+    add_binary_args(ap, worker=False)
     ap.add_argument('--fill', help='kiln-bench-fill binary (default: <kiln>/../../bench/)')
     ap.add_argument('--repeat', type=int, default=3, help='runs per master and workload (3)')
     ap.add_argument('--duration', type=int, default=10, help='seconds per wrk run (10)')
@@ -506,22 +500,18 @@ def main(argv=None):
                     help='big log on Buildbot, MB (100: it builds the answer in memory)')
     ap.add_argument('--quick', action='store_true',
                     help='1 run, 3 s wrk runs, 20000 builds, 200 MB log (Buildbot 20 MB)')
-    ap.add_argument('--only', choices=['kiln', 'buildbot'], help='run one master only')
+    add_only_arg(ap)
     ap.add_argument('--skip', choices=['api', 'log'], action='append', default=[])
-    ap.add_argument('--nice', type=int,
-                    help='run both masters, wrk and curl at this niceness (e.g. -10 on a shared '
-                         'machine, to keep other users\' load from the measurement; < 0 needs '
-                         'root)')
-    ap.add_argument('--out', help='JSON results (default bench/results/api-<time>.json)')
-    ap.add_argument('--keep', action='store_true', help='keep the temp dir')
+    add_nice_arg(ap, 'run both masters, wrk and curl at this niceness (e.g. -10 on a shared '
+                     'machine, to keep other users\' load from the measurement; < 0 needs root)')
+    add_output_args(ap, 'api')
     args = ap.parse_args(argv)
     if args.quick:
         args.repeat, args.duration, args.builds = 1, 3, 20000
         args.log_mb, args.bb_log_mb = 200, 20
     kinds = ['kiln', 'buildbot'] if not args.only else [args.only]
     if 'kiln' in kinds:
-        if not args.kiln or not os.access(args.kiln, os.X_OK):
-            print(f'error: --kiln: not an executable: {args.kiln}', file=sys.stderr)
+        if executables_missing((('--kiln', args.kiln),)):
             return 2
         args.kiln = os.path.abspath(args.kiln)
         if not args.fill:
@@ -532,8 +522,7 @@ def main(argv=None):
                   file=sys.stderr)
             return 2
         args.fill = os.path.abspath(args.fill)
-    if 'buildbot' in kinds and not os.access(BUILDBOT, os.X_OK):
-        print(f'error: {BUILDBOT} missing (apt-get install buildbot)', file=sys.stderr)
+    if 'buildbot' in kinds and buildbot_missing():
         return 2
     ensure_tools()
     if args.nice is not None:
@@ -541,53 +530,44 @@ def main(argv=None):
 
     sizes = {'kiln': int(args.log_mb * 1e6) // LINE_BYTES * LINE_BYTES,
              'buildbot': int(args.bb_log_mb * 1e6) // LINE_BYTES * LINE_BYTES}
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    root = tempfile.mkdtemp(prefix='kiln-api-bench-', dir='/tmp')
     masters = {}
     results = {k: {'fill': None, 'verify': None, 'idle_rss_mb': None,
                    'api': {name: [] for name, _ in ENDPOINTS}, 'log': []} for k in kinds}
     t_all = time.monotonic()
-    try:
-        for kind in kinds:
-            m = (KilnMaster(root, args.kiln, args.fill) if kind == 'kiln'
-                 else BuildbotMaster(root))
-            masters[kind] = m
-            log(f'[{kind}] filling: {args.builds} builds, {args.builders} builders, log '
-                f'{sizes[kind] / 1e6:g} MB')
-            fill = m.prepare(args.builds, args.builders, sizes[kind])
-            results[kind]['fill'] = fill
-            log(f'[{kind}] filled in {fill["wall_s"]:.1f} s, database {fill["db_mb"]:.0f} MB: '
-                + json.dumps({k: v for k, v in fill.items() if k not in ('builderids',)}))
-        for kind in kinds:
-            m = masters[kind]
-            m.start(args.builders)
-            results[kind]['verify'] = m.verify(args.builds)
-            time.sleep(2)
-            results[kind]['idle_rss_mb'] = proc_mem_kb(m.proc.pid)['VmRSS'] / 1024
-            log(f'[{kind}] master pid {m.proc.pid} up on port {m.www_port}, RSS '
-                f'{results[kind]["idle_rss_mb"]:.1f} MB, {results[kind]["verify"]}')
-        for rep in range(args.repeat):
-            order = kinds if rep % 2 == 0 else list(reversed(kinds))
-            for kind in order:
+    with bench_root('kiln-api-bench-', args.keep) as root:
+        try:
+            for kind in kinds:
+                m = (KilnMaster(root, args.kiln, args.fill) if kind == 'kiln'
+                     else BuildbotMaster(root))
+                masters[kind] = m
+                log(f'[{kind}] filling: {args.builds} builds, {args.builders} builders, log '
+                    f'{sizes[kind] / 1e6:g} MB')
+                fill = m.prepare(args.builds, args.builders, sizes[kind])
+                results[kind]['fill'] = fill
+                log(f'[{kind}] filled in {fill["wall_s"]:.1f} s, database {fill["db_mb"]:.0f} MB: '
+                    + json.dumps({k: v for k, v in fill.items() if k not in ('builderids',)}))
+            for kind in kinds:
                 m = masters[kind]
-                if 'api' not in args.skip:
-                    for name, path in ENDPOINTS:
-                        r = bench_api(m, name, path, args)
-                        results[kind]['api'][name].append(r)
-                if 'log' not in args.skip:
-                    results[kind]['log'].append(bench_log(m))
-    finally:
-        for m in masters.values():
-            with contextlib.suppress(Exception):
-                m.stop()
-        for p in STARTED:
-            with contextlib.suppress(Exception):
-                if p.alive():
-                    p.stop(timeout=10)
-        if args.keep:
-            print(f'kept {root}', file=sys.stderr)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+                m.start(args.builders)
+                results[kind]['verify'] = m.verify(args.builds)
+                time.sleep(2)
+                results[kind]['idle_rss_mb'] = proc_mem_kb(m.proc.pid)['VmRSS'] / 1024
+                log(f'[{kind}] master pid {m.proc.pid} up on port {m.www_port}, RSS '
+                    f'{results[kind]["idle_rss_mb"]:.1f} MB, {results[kind]["verify"]}')
+            for rep in range(args.repeat):
+                order = kinds if rep % 2 == 0 else list(reversed(kinds))
+                for kind in order:
+                    m = masters[kind]
+                    if 'api' not in args.skip:
+                        for name, path in ENDPOINTS:
+                            r = bench_api(m, name, path, args)
+                            results[kind]['api'][name].append(r)
+                    if 'log' not in args.skip:
+                        results[kind]['log'].append(bench_log(m))
+        finally:
+            for m in masters.values():
+                with contextlib.suppress(Exception):
+                    m.stop()
     total = time.monotonic() - t_all
     return report(args, kinds, sizes, results, total)
 
@@ -621,14 +601,9 @@ def report(args, kinds, sizes, results, total):
     summary, rows = {}, []
     for label, key, values, hib in metrics:
         st = {k: stats(values[k]) for k in kinds}
-        ratio = None
-        if len(kinds) == 2 and st['kiln']['median'] and st['buildbot']['median']:
-            kb, bb = st['kiln']['median'], st['buildbot']['median']
-            ratio = kb / bb if hib else bb / kb
+        ratio, row = compare_row(label, st, kinds, hib)
         summary[key] = dict(st, kiln_advantage=ratio)
-        cells = ' | '.join(f'{fmt(st[k]["min"])} / {fmt(st[k]["median"])} / '
-                           f'{fmt(st[k]["max"])}' for k in kinds)
-        rows.append(f'| {label} | {cells} | {fmt(ratio) + "×" if ratio else "-"} |')
+        rows.append(row)
     ok = all(r['ok'] for k in kinds for rs in results[k]['api'].values() for r in rs)
     ok = ok and all(r['ok'] for k in kinds for r in results[k]['log'])
 
@@ -670,18 +645,14 @@ def report(args, kinds, sizes, results, total):
               f'request is.')
     print(f'\nall answers correct: {ok}; total {total:.0f}s')
 
-    out = args.out or os.path.join(HERE, 'results', time.strftime('api-%Y%m%d-%H%M%S.json'))
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out, 'w') as f:
-        json.dump({'config': {'masters': kinds, 'repeat': args.repeat, 'builds': args.builds,
-                              'builders': args.builders, 'duration_s': args.duration,
-                              'connections': args.connections, 'threads': args.threads,
-                              'log_bytes': sizes, 'endpoints': dict(ENDPOINTS),
-                              'clk_tck': CLK_TCK, 'cpus': os.cpu_count(), 'argv': sys.argv,
-                              'nice': args.nice, 'kiln': args.kiln, 'fill': args.fill},
-                   'runs': results, 'summary': summary, 'all_ok': ok, 'total_s': total},
-                  f, indent=1)
-    print(f'results: {out}')
+    write_results(args.out, 'api', {
+        'config': {'masters': kinds, 'repeat': args.repeat, 'builds': args.builds,
+                   'builders': args.builders, 'duration_s': args.duration,
+                   'connections': args.connections, 'threads': args.threads,
+                   'log_bytes': sizes, 'endpoints': dict(ENDPOINTS), 'clk_tck': CLK_TCK,
+                   'cpus': os.cpu_count(), 'argv': sys.argv, 'nice': args.nice,
+                   'kiln': args.kiln, 'fill': args.fill},
+        'runs': results, 'summary': summary, 'all_ok': ok, 'total_s': total})
     return 0 if ok else 1
 
 

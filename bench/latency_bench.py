@@ -27,7 +27,6 @@ usage:
                    users' processes on a shared machine
 Writes JSON to bench/results/latency-<time>.json (or --out) and prints a markdown table.
 """
-import argparse
 import base64
 import contextlib
 import http.client
@@ -35,12 +34,9 @@ import json
 import os
 import queue
 import shutil
-import signal
 import socket
-import statistics
 import struct
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -48,14 +44,11 @@ import urllib.parse
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import common as bc  # noqa: E402
 import master_bench as mb  # noqa: E402
+from common import BUILDBOT, HOST, WORKER_PASS, BenchError, log  # noqa: E402
 
-HOST = mb.HOST
-BUILDBOT = mb.BUILDBOT
 BB_CFG = os.path.join(HERE, 'bench_latency.cfg')
-WORKER_PASS = mb.WORKER_PASS
-BenchError = mb.BenchError
-log = mb.log
 NICE = []  # ['nice', '-n', N] with --nice: prefixes the masters and the workers
 
 
@@ -145,9 +138,9 @@ class LiveBuilds:
 def start_worker(m, kiln_worker):
     """One kiln-worker `w1` (max_builds=1 on the master's side), attached."""
     wdir = os.path.join(m.root, 'w1')
-    mb.run_tool([kiln_worker, 'create', wdir, '--master', f'{HOST}:{m.worker_port}',
+    bc.run_tool([kiln_worker, 'create', wdir, '--master', f'{HOST}:{m.worker_port}',
                  '--name', 'w1', '--password', WORKER_PASS])
-    m.workers.append(mb.Proc(NICE + [kiln_worker, 'run', wdir], wdir + '.console.log', cwd=wdir))
+    m.workers.append(bc.Proc(NICE + [kiln_worker, 'run', wdir], wdir + '.console.log', cwd=wdir))
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         m.check_alive()
@@ -186,18 +179,18 @@ return {{
 
     def start(self):
         os.makedirs(self.root)
-        mb.run_tool([self.binary, 'create-master', self.basedir])
+        bc.run_tool([self.binary, 'create-master', self.basedir])
         env = dict(os.environ, KILN_WORKER_BIND=HOST)
         for _ in range(3):
-            self.worker_port, self.www_port = mb.free_ports(2)
+            self.worker_port, self.www_port = bc.free_ports(2)
             with open(os.path.join(self.basedir, 'master.lua'), 'w') as f:
                 f.write(self.config())
-            self.proc = mb.Proc(NICE + [self.binary, 'start', self.basedir, '--foreground'],
+            self.proc = bc.Proc(NICE + [self.binary, 'start', self.basedir, '--foreground'],
                                 os.path.join(self.root, 'master.console.log'), cwd=self.basedir,
                                 env=env)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and self.proc.alive():
-                if mb.port_open(self.worker_port) and mb.port_open(self.www_port):
+                if bc.port_open(self.worker_port) and bc.port_open(self.www_port):
                     return
                 time.sleep(0.1)
             out = self.proc.output()
@@ -216,14 +209,14 @@ class BuildbotMaster(mb.Master):
 
     def start(self):
         os.makedirs(self.root)
-        mb.run_tool([BUILDBOT, 'create-master', '-q', self.basedir])
+        bc.run_tool([BUILDBOT, 'create-master', '-q', self.basedir])
         shutil.copyfile(BB_CFG, os.path.join(self.basedir, 'master.cfg'))
         twistd_log = os.path.join(self.basedir, 'twistd.log')
         for _ in range(3):
-            self.worker_port, self.www_port = mb.free_ports(2)
+            self.worker_port, self.www_port = bc.free_ports(2)
             env = dict(os.environ, BBREF_MSGPACK_PORT=str(self.worker_port),
                        BENCH_WWW_PORT=str(self.www_port), BENCH_WORKER_PASS=WORKER_PASS)
-            self.proc = mb.Proc(NICE + [BUILDBOT, 'start', '--nodaemon', self.basedir],
+            self.proc = bc.Proc(NICE + [BUILDBOT, 'start', '--nodaemon', self.basedir],
                                 os.path.join(self.root, 'master.console.log'), cwd=self.basedir,
                                 env=env)
             deadline = time.monotonic() + 120
@@ -233,7 +226,7 @@ class BuildbotMaster(mb.Master):
                         if 'BuildMaster is running' in f.read():
                             break
                 time.sleep(0.2)
-            if self.proc.alive() and mb.port_open(self.www_port) and mb.port_open(self.worker_port):
+            if self.proc.alive() and bc.port_open(self.www_port) and bc.port_open(self.worker_port):
                 return
             out = self.proc.output()
             with contextlib.suppress(OSError):
@@ -322,100 +315,75 @@ def run_one(m, args, base_n):
     return out
 
 
-def stats(values):
-    return {'min': min(values), 'median': statistics.median(values), 'max': max(values)}
-
-
 def fmt(v):
     return f'{v:.1f}' if v < 100 else f'{v:.0f}'
 
 
-def _on_sigterm(signum, frame):
-    raise KeyboardInterrupt('SIGTERM')
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--kiln', default=os.environ.get('KILN'), help='kiln binary ($KILN)')
-    ap.add_argument('--kiln-worker', default=os.environ.get('KILN_WORKER'),
-                    help='kiln-worker binary ($KILN_WORKER)')
+    ap = bc.argument_parser(__doc__)
+    bc.add_binary_args(ap)
     ap.add_argument('--repeat', type=int, default=3, help='runs per master (3)')
     ap.add_argument('--samples', type=int, default=50, help='measured changes per run (50)')
     ap.add_argument('--warmup', type=int, default=3, help='unmeasured changes first (3)')
     ap.add_argument('--gap', type=float, default=0.2, help='seconds between samples (0.2)')
     ap.add_argument('--quick', action='store_true', help='1 run, 20 samples')
-    ap.add_argument('--only', choices=['kiln', 'buildbot'], help='run one master only')
-    ap.add_argument('--nice', type=int,
-                    help='run both masters, their worker and this script at this niceness '
-                         '(e.g. -10 on a shared machine; needs root)')
-    ap.add_argument('--out', help='JSON results (default bench/results/latency-<time>.json)')
-    ap.add_argument('--keep', action='store_true', help='keep the temp dir')
+    bc.add_only_arg(ap)
+    bc.add_nice_arg(ap, 'run both masters, their worker and this script at this niceness '
+                        '(e.g. -10 on a shared machine; needs root)')
+    bc.add_output_args(ap, 'latency')
     args = ap.parse_args(argv)
     if args.quick:
         args.repeat, args.samples = 1, 20
-    for name, path in (('--kiln', args.kiln), ('--kiln-worker', args.kiln_worker)):
-        if not path or not os.access(path, os.X_OK):
-            print(f'error: {name}: not an executable: {path}', file=sys.stderr)
-            return 2
+    if bc.executables_missing((('--kiln', args.kiln), ('--kiln-worker', args.kiln_worker))):
+        return 2
     args.kiln, args.kiln_worker = os.path.abspath(args.kiln), os.path.abspath(args.kiln_worker)
-    if args.only != 'kiln' and not os.access(BUILDBOT, os.X_OK):
-        print(f'error: {BUILDBOT} missing (apt-get install buildbot)', file=sys.stderr)
+    if args.only != 'kiln' and bc.buildbot_missing():
         return 2
 
     if args.nice is not None:
         NICE[:] = ['nice', '-n', str(args.nice)]
         os.setpriority(os.PRIO_PROCESS, 0, args.nice)
     kinds = ['kiln', 'buildbot'] if not args.only else [args.only]
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    root = tempfile.mkdtemp(prefix='kiln-latency-bench-', dir='/tmp')
     results = {k: [] for k in kinds}
     t_all = time.monotonic()
     current = None
-    try:
-        for rep in range(args.repeat):
-            order = kinds if rep % 2 == 0 else list(reversed(kinds))
-            for kind in order:
-                run_root = os.path.join(root, f'run{rep + 1}')
-                if kind == 'kiln':
-                    current = KilnMaster(run_root, args.kiln)
-                else:
-                    current = BuildbotMaster(run_root)
-                current.start()
-                start_worker(current, args.kiln_worker)
-                busy0, cpu0 = mb.host_busy_s(), mb.proc_cpu_s(current.proc.pid)
-                t0 = time.monotonic()
-                r = run_one(current, args, rep * 100000 + 1)
-                wall = time.monotonic() - t0
-                own = mb.proc_cpu_s(current.proc.pid) - cpu0 + current.workers_cpu_s()
-                r['other_cpu_cores'] = max(0.0, (mb.host_busy_s() - busy0 - own) / wall)
-                results[kind].append(r)
-                log(f'[{kind} #{rep + 1}] {args.samples} samples: answer p50 '
-                    f'{r["answer_ms"]["p50"]:.2f} ms, started p50 {r["started_ms"]["p50"]:.2f} '
-                    f'/ p90 {r["started_ms"]["p90"]:.2f} ms, finished p50 '
-                    f'{r["finished_ms"]["p50"]:.2f} / p90 {r["finished_ms"]["p90"]:.2f} ms, '
-                    f'other load {r["other_cpu_cores"]:.2f} cores')
-                current.stop()
-                current = None
-    finally:
-        if current is not None:
-            with contextlib.suppress(Exception):
-                current.stop()
-        for p in mb.STARTED:
-            with contextlib.suppress(Exception):
-                if p.alive():
-                    p.stop(timeout=10)
-        if args.keep:
-            print(f'kept {root}', file=sys.stderr)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+    with bc.bench_root('kiln-latency-bench-', args.keep) as root:
+        try:
+            for rep in range(args.repeat):
+                order = kinds if rep % 2 == 0 else list(reversed(kinds))
+                for kind in order:
+                    run_root = os.path.join(root, f'run{rep + 1}')
+                    if kind == 'kiln':
+                        current = KilnMaster(run_root, args.kiln)
+                    else:
+                        current = BuildbotMaster(run_root)
+                    current.start()
+                    start_worker(current, args.kiln_worker)
+                    busy0, cpu0 = bc.host_busy_s(), bc.proc_cpu_s(current.proc.pid)
+                    t0 = time.monotonic()
+                    r = run_one(current, args, rep * 100000 + 1)
+                    wall = time.monotonic() - t0
+                    own = bc.proc_cpu_s(current.proc.pid) - cpu0 + current.workers_cpu_s()
+                    r['other_cpu_cores'] = max(0.0, (bc.host_busy_s() - busy0 - own) / wall)
+                    results[kind].append(r)
+                    log(f'[{kind} #{rep + 1}] {args.samples} samples: answer p50 '
+                        f'{r["answer_ms"]["p50"]:.2f} ms, started p50 {r["started_ms"]["p50"]:.2f} '
+                        f'/ p90 {r["started_ms"]["p90"]:.2f} ms, finished p50 '
+                        f'{r["finished_ms"]["p50"]:.2f} / p90 {r["finished_ms"]["p90"]:.2f} ms, '
+                        f'other load {r["other_cpu_cores"]:.2f} cores')
+                    current.stop()
+                    current = None
+        finally:
+            if current is not None:
+                with contextlib.suppress(Exception):
+                    current.stop()
 
     summary, rows = {}, []
     for key, label in (('answer_ms', 'hook POST -> 200 answer'),
                        ('started_ms', 'hook POST -> build started'),
                        ('finished_ms', 'hook POST -> build finished')):
         for p in ('p50', 'p90'):
-            st = {k: stats([r[key][p] for r in results[k]]) for k in kinds}
+            st = {k: bc.stats([r[key][p] for r in results[k]]) for k in kinds}
             ratio = None
             if len(kinds) == 2:
                 ratio = st['buildbot']['median'] / st['kiln']['median']
@@ -438,15 +406,12 @@ def main(argv=None):
         print(f'\nWARNING: other processes used up to {max(other):.2f} of {os.cpu_count()} '
               f'cores during the runs: the figures are not reliable.')
     print(f'total {total:.0f}s')
-    out = args.out or os.path.join(HERE, 'results', time.strftime('latency-%Y%m%d-%H%M%S.json'))
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out, 'w') as f:
-        json.dump({'config': {'masters': kinds, 'repeat': args.repeat, 'samples': args.samples,
-                              'warmup': args.warmup, 'gap_s': args.gap, 'cpus': os.cpu_count(),
-                              'nice': args.nice, 'argv': sys.argv, 'kiln': args.kiln,
-                              'kiln_worker': args.kiln_worker},
-                   'runs': results, 'summary': summary, 'total_s': total}, f, indent=1)
-    print(f'results: {out}')
+    bc.write_results(args.out, 'latency', {
+        'config': {'masters': kinds, 'repeat': args.repeat, 'samples': args.samples,
+                   'warmup': args.warmup, 'gap_s': args.gap, 'cpus': os.cpu_count(),
+                   'nice': args.nice, 'argv': sys.argv, 'kiln': args.kiln,
+                   'kiln_worker': args.kiln_worker},
+        'runs': results, 'summary': summary, 'total_s': total})
     return 0
 
 

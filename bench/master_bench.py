@@ -36,136 +36,28 @@ usage:
 Writes JSON to bench/results/master-<time>.json (or --out) and prints a markdown table with
 the Buildbot/Kiln ratios.
 """
-import argparse
 import contextlib
 import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import sqlite3
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing common
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from common import (BUILDBOT, BUILDBOT_WORKER, CLK_TCK, HOST, WORKER_PASS,  # noqa: E402
+                    BenchError, Proc, add_binary_args, add_only_arg, add_output_args,
+                    argument_parser, bench_root, buildbot_missing, compare_row,
+                    executables_missing, free_ports, host_busy_s, log, port_open, proc_cpu_s,
+                    proc_mem_kb, run_tool, stats, write_results)
+
 BB_CFG = os.path.join(HERE, 'bench_master_forced.cfg')
-BUILDBOT = '/usr/bin/buildbot'
-BUILDBOT_WORKER = '/usr/bin/buildbot-worker'
-HOST = '127.0.0.1'
-WORKER_PASS = 'bench-pass'
-CLK_TCK = os.sysconf('SC_CLK_TCK')
 POLL = 0.1          # trivial workload: completion polled every 0.1 s
 POLL_OUTPUT = 0.02  # output workload: build state and VmRSS sampled every 0.02 s
-
-STARTED = []   # every Popen this script started (only these are ever signalled)
-
-
-class BenchError(Exception):
-    pass
-
-
-def log(*args):
-    print(time.strftime('%H:%M:%S'), *args, file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# /proc
-# ---------------------------------------------------------------------------------------------
-def proc_cpu_s(pid, children=False):
-    """utime+stime (+cutime+cstime) of pid in seconds, all threads."""
-    with open(f'/proc/{pid}/stat') as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    ticks = [int(x) for x in fields[11:15]]   # fields 14-17 of stat(5)
-    return sum(ticks if children else ticks[:2]) / CLK_TCK
-
-
-def proc_mem_kb(pid):
-    """{'VmRSS': kB, 'VmHWM': kB} of pid."""
-    out = {}
-    with open(f'/proc/{pid}/status') as f:
-        for line in f:
-            key = line.split(':', 1)[0]
-            if key in ('VmRSS', 'VmHWM'):
-                out[key] = int(line.split()[1])
-    return out
-
-
-def host_busy_s():
-    with open('/proc/stat') as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK
-
-
-def free_ports(n):
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind((HOST, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def port_open(port):
-    with contextlib.suppress(OSError):
-        with socket.create_connection((HOST, port), timeout=1):
-            return True
-    return False
-
-
-# ---------------------------------------------------------------------------------------------
-# processes
-# ---------------------------------------------------------------------------------------------
-class Proc:
-    def __init__(self, argv, log_path, cwd=None, env=None):
-        self.log_path = log_path
-        self.log_file = open(log_path, 'wb')
-        self.popen = subprocess.Popen(argv, stdout=self.log_file, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, cwd=cwd, env=env,
-                                      start_new_session=True)
-        self.pid = self.popen.pid
-        STARTED.append(self)
-
-    def alive(self):
-        return self.popen.poll() is None
-
-    def output(self):
-        with contextlib.suppress(OSError):
-            with open(self.log_path, 'rb') as f:
-                return f.read().decode(errors='replace')
-        return ''
-
-    def stop(self, timeout=30):
-        """SIGTERM our process (and its own session: nothing else is in it), then SIGKILL."""
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.pid, signal.SIGKILL)
-                self.popen.wait(10)
-        else:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signal.SIGKILL)   # leftovers of its session, if any
-        self.log_file.close()
-
-
-def run_tool(argv, cwd=None, env=None, timeout=120):
-    r = subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
-    if r.returncode != 0:
-        raise BenchError(f'{argv[0]} {argv[1]} failed (rc {r.returncode}):\n'
-                         f'{r.stdout.decode(errors="replace")[-3000:]}')
-    return r.stdout.decode(errors='replace')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -505,34 +397,9 @@ def bench_output(m, nbytes):
     }
 
 
-# ---------------------------------------------------------------------------------------------
-def stats(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return {'min': None, 'median': None, 'max': None}
-    return {'min': min(values), 'median': statistics.median(values), 'max': max(values)}
-
-
-def fmt(v, nd=2):
-    if v is None:
-        return '-'
-    if abs(v) >= 100:
-        return f'{v:.0f}'
-    if 0 < abs(v) < 0.1:
-        return f'{v:.3g}'
-    return f'{v:.{nd}f}'
-
-
-def _on_sigterm(signum, frame):
-    raise KeyboardInterrupt('SIGTERM')
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--kiln', default=os.environ.get('KILN'), help='kiln binary ($KILN)')
-    ap.add_argument('--kiln-worker', default=os.environ.get('KILN_WORKER'),
-                    help='kiln-worker binary ($KILN_WORKER)')
+    ap = argument_parser(__doc__)
+    add_binary_args(ap)
     ap.add_argument('--repeat', type=int, default=3, help='runs per master (3)')
     ap.add_argument('--builds', type=int, default=400, help='trivial builds per run (400)')
     ap.add_argument('--workers', type=int, default=4, help='workers per master (4)')
@@ -544,80 +411,67 @@ def main(argv=None):
                     help='output workload on Buildbot, MB (50; ~8 s at Buildbot\'s ~6.5 MB/s)')
     ap.add_argument('--quick', action='store_true',
                     help='1 run, 100 builds, 50 MB on Kiln, 10 MB on Buildbot')
-    ap.add_argument('--only', choices=['kiln', 'buildbot'], help='run one master only')
+    add_only_arg(ap)
     ap.add_argument('--skip', choices=['trivial', 'output'], action='append', default=[])
-    ap.add_argument('--out', help='JSON results (default bench/results/master-<time>.json)')
-    ap.add_argument('--keep', action='store_true', help='keep the temp dir')
+    add_output_args(ap, 'master')
     args = ap.parse_args(argv)
     if args.quick:
         args.repeat, args.builds, args.log_mb, args.bb_log_mb = 1, 100, 50, 10
-    for name, path in (('--kiln', args.kiln), ('--kiln-worker', args.kiln_worker)):
-        if not path or not os.access(path, os.X_OK):
-            print(f'error: {name}: not an executable: {path}', file=sys.stderr)
-            return 2
+    if executables_missing((('--kiln', args.kiln), ('--kiln-worker', args.kiln_worker))):
+        return 2
     args.kiln, args.kiln_worker = os.path.abspath(args.kiln), os.path.abspath(args.kiln_worker)
-    if args.only != 'kiln' and not os.access(BUILDBOT, os.X_OK):
-        print(f'error: {BUILDBOT} missing (apt-get install buildbot)', file=sys.stderr)
+    if args.only != 'kiln' and buildbot_missing():
         return 2
 
     kinds = ['kiln', 'buildbot'] if not args.only else [args.only]
     sizes = {'kiln': int(args.log_mb * 1e6) // 100 * 100,
              'buildbot': int(args.bb_log_mb * 1e6) // 100 * 100}
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    root = tempfile.mkdtemp(prefix='kiln-master-bench-', dir='/tmp')
     results = {k: {'trivial': [], 'output': []} for k in kinds}
     t_all = time.monotonic()
     current = None
-    try:
-        for rep in range(args.repeat):
-            order = kinds if rep % 2 == 0 else list(reversed(kinds))
-            for kind in order:
-                run_root = os.path.join(root, f'run{rep + 1}')
-                if kind == 'kiln':
-                    current = KilnMaster(run_root, args.workers, args.kiln, sizes['kiln'])
-                else:
-                    current = BuildbotMaster(run_root, args.workers, sizes['buildbot'])
-                current.start()
-                current.start_workers(args.kiln_worker, args.worker_kind)
-                idle = proc_mem_kb(current.proc.pid)
-                log(f'[{kind} #{rep + 1}] master pid {current.proc.pid} up, '
-                    f'{args.workers} workers attached, RSS {idle["VmRSS"] / 1024:.1f} MB')
-                if 'trivial' not in args.skip:
-                    r = bench_trivial(current, args.builds)
-                    r['idle_rss_mb'] = idle['VmRSS'] / 1024
-                    results[kind]['trivial'].append(r)
-                    log(f'[{kind} #{rep + 1}] trivial x{args.builds}: ok={r["ok"]} '
-                        f'{r["builds_per_s"]:.1f} builds/s ({r["wall_s"]:.1f} s, submit '
-                        f'{r["submit_s"]:.1f} s), master {r["master_cpu_ms_per_build"]:.2f} '
-                        f'CPU ms/build (util {r["master_util"]:.2f}), workers '
-                        f'{r["workers_cpu_ms_per_build"]:.1f} ms/build, VmHWM '
-                        f'{r["hwm_after_mb"]:.1f} MB, other load {r["other_cpu_cores"]:.2f}'
-                        f' cores, per worker {r["builds_per_worker"]}')
-                if 'output' not in args.skip:
-                    r = bench_output(current, sizes[kind])
-                    results[kind]['output'].append(r)
-                    log(f'[{kind} #{rep + 1}] output {sizes[kind] / 1e6:g} MB: ok={r["ok"]} '
-                        f'{r["mb_per_s"]:.1f} MB/s ({r["wall_s"]:.1f} s), master '
-                        f'{r["master_cpu_s"]:.2f} CPU s (util {r["master_util"]:.2f}), RSS '
-                        f'{r["rss_before_mb"]:.1f} -> peak {r["rss_peak_mb"]:.1f} MB, VmHWM '
-                        f'{r["hwm_before_mb"]:.1f} -> {r["hwm_after_mb"]:.1f} MB, other load '
-                        f'{r["other_cpu_cores"]:.2f} cores, kiln-worker '
-                        f'{r["worker_cpu_s_per_100mb"]:.2f} CPU s/100 MB, load average '
-                        f'{r["loadavg_before"]:.1f} -> {r["loadavg_after"]:.1f}')
-                current.stop()
-                current = None
-    finally:
-        if current is not None:
-            with contextlib.suppress(Exception):
-                current.stop()
-        for p in STARTED:
-            with contextlib.suppress(Exception):
-                if p.alive():
-                    p.stop(timeout=10)
-        if args.keep:
-            print(f'kept {root}', file=sys.stderr)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+    with bench_root('kiln-master-bench-', args.keep) as root:
+        try:
+            for rep in range(args.repeat):
+                order = kinds if rep % 2 == 0 else list(reversed(kinds))
+                for kind in order:
+                    run_root = os.path.join(root, f'run{rep + 1}')
+                    if kind == 'kiln':
+                        current = KilnMaster(run_root, args.workers, args.kiln, sizes['kiln'])
+                    else:
+                        current = BuildbotMaster(run_root, args.workers, sizes['buildbot'])
+                    current.start()
+                    current.start_workers(args.kiln_worker, args.worker_kind)
+                    idle = proc_mem_kb(current.proc.pid)
+                    log(f'[{kind} #{rep + 1}] master pid {current.proc.pid} up, '
+                        f'{args.workers} workers attached, RSS {idle["VmRSS"] / 1024:.1f} MB')
+                    if 'trivial' not in args.skip:
+                        r = bench_trivial(current, args.builds)
+                        r['idle_rss_mb'] = idle['VmRSS'] / 1024
+                        results[kind]['trivial'].append(r)
+                        log(f'[{kind} #{rep + 1}] trivial x{args.builds}: ok={r["ok"]} '
+                            f'{r["builds_per_s"]:.1f} builds/s ({r["wall_s"]:.1f} s, submit '
+                            f'{r["submit_s"]:.1f} s), master {r["master_cpu_ms_per_build"]:.2f} '
+                            f'CPU ms/build (util {r["master_util"]:.2f}), workers '
+                            f'{r["workers_cpu_ms_per_build"]:.1f} ms/build, VmHWM '
+                            f'{r["hwm_after_mb"]:.1f} MB, other load {r["other_cpu_cores"]:.2f}'
+                            f' cores, per worker {r["builds_per_worker"]}')
+                    if 'output' not in args.skip:
+                        r = bench_output(current, sizes[kind])
+                        results[kind]['output'].append(r)
+                        log(f'[{kind} #{rep + 1}] output {sizes[kind] / 1e6:g} MB: ok={r["ok"]} '
+                            f'{r["mb_per_s"]:.1f} MB/s ({r["wall_s"]:.1f} s), master '
+                            f'{r["master_cpu_s"]:.2f} CPU s (util {r["master_util"]:.2f}), RSS '
+                            f'{r["rss_before_mb"]:.1f} -> peak {r["rss_peak_mb"]:.1f} MB, VmHWM '
+                            f'{r["hwm_before_mb"]:.1f} -> {r["hwm_after_mb"]:.1f} MB, other load '
+                            f'{r["other_cpu_cores"]:.2f} cores, kiln-worker '
+                            f'{r["worker_cpu_s_per_100mb"]:.2f} CPU s/100 MB, load average '
+                            f'{r["loadavg_before"]:.1f} -> {r["loadavg_after"]:.1f}')
+                    current.stop()
+                    current = None
+        finally:
+            if current is not None:
+                with contextlib.suppress(Exception):
+                    current.stop()
 
     metrics = [  # (workload, key, label, higher_is_better)
         ('trivial', 'builds_per_s', f'trivial: builds/s ({args.builds} builds, '
@@ -646,14 +500,9 @@ def main(argv=None):
         if wl in args.skip:
             continue
         st = {k: stats([r.get(key) for r in results[k][wl]]) for k in kinds}
-        ratio = None
-        if len(kinds) == 2 and st['kiln']['median'] and st['buildbot']['median']:
-            kb, bb = st['kiln']['median'], st['buildbot']['median']
-            ratio = kb / bb if hib else bb / kb
+        ratio, row = compare_row(label, st, kinds, hib)
         summary[f'{wl}.{key}'] = dict(st, kiln_advantage=ratio)
-        cells = ' | '.join(f'{fmt(st[k]["min"])} / {fmt(st[k]["median"])} / '
-                           f'{fmt(st[k]["max"])}' for k in kinds)
-        rows.append(f'| {label} | {cells} | {fmt(ratio) + "×" if ratio else "-"} |')
+        rows.append(row)
     ok = all(r['ok'] for k in kinds for wl in ('trivial', 'output') for r in results[k][wl])
     total = time.monotonic() - t_all
 
@@ -683,18 +532,12 @@ def main(argv=None):
               f'cores during the runs: wall-time figures are not reliable, CPU times are.')
     print(f'\nall builds correct: {ok}; total {total:.0f}s')
 
-    out = args.out or os.path.join(HERE, 'results',
-                                   time.strftime('master-%Y%m%d-%H%M%S.json'))
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out, 'w') as f:
-        json.dump({'config': {'masters': kinds, 'repeat': args.repeat, 'builds': args.builds,
-                              'workers': args.workers, 'output_bytes': sizes,
-                              'clk_tck': CLK_TCK, 'cpus': os.cpu_count(),
-                              'argv': sys.argv, 'kiln': args.kiln,
-                              'kiln_worker': args.kiln_worker},
-                   'runs': results, 'summary': summary, 'all_ok': ok,
-                   'total_s': total}, f, indent=1)
-    print(f'results: {out}')
+    write_results(args.out, 'master', {
+        'config': {'masters': kinds, 'repeat': args.repeat, 'builds': args.builds,
+                   'workers': args.workers, 'output_bytes': sizes, 'clk_tck': CLK_TCK,
+                   'cpus': os.cpu_count(), 'argv': sys.argv, 'kiln': args.kiln,
+                   'kiln_worker': args.kiln_worker},
+        'runs': results, 'summary': summary, 'all_ok': ok, 'total_s': total})
     return 0 if ok else 1
 
 

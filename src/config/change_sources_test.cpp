@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // www.change_hook, www.change_hook_auth and k.git_poller: typed parsing, defaults, errors at
 // their file:line (never showing a secret), and equality for reconfig.
-#include "config/config.hpp"
+#include "config/config_test_support.hpp"
 
-#include <atomic>
 #include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 namespace kiln::config {
 namespace {
@@ -16,38 +14,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class MasterDir {
-public:
-    MasterDir() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("kiln-change-sources-test-" + std::to_string(::getpid()) + "-" +
-                 std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_ / "secrets");
-    }
-    ~MasterDir() { std::filesystem::remove_all(path_); }
-    MasterDir(const MasterDir&) = delete;
-    MasterDir& operator=(const MasterDir&) = delete;
-
-    void secret(const std::string& name, const std::string& value) const {
-        std::ofstream{path_ / "secrets" / name, std::ios::binary} << value;
-    }
-    LoadResult load(std::string_view master_lua) const {
-        std::ofstream{path_ / "master.lua", std::ios::binary} << master_lua;
-        return load_master_config(path_);
-    }
-
-private:
-    std::filesystem::path path_;
-};
-
-std::string all_messages(const LoadResult& result) {
-    std::string out;
-    for (const auto& error : result.errors)
-        out += error.to_string() + "\n";
-    return out;
-}
+using testing::all_messages;
+using testing::MasterDir;
 
 std::string with_www(std::string_view www) {
     return "local k = require \"kiln\"\nreturn {\n  www = " + std::string(www) + ",\n}\n";

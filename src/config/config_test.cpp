@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // load_master_config(): the sample, every kind of error with its file:line, renderables,
 // the sandbox and its limits, require, secrets.
-#include "config/config.hpp"
+#include "config/config_test_support.hpp"
 
-#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -12,54 +11,15 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 namespace kiln::config {
 namespace {
 
 using ::testing::HasSubstr;
 
-class MasterDir {
-public:
-    MasterDir() {
-        static std::atomic<int> counter{0};
-        path_ =
-            std::filesystem::temp_directory_path() /
-            ("kiln-config-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_ / "secrets");
-    }
-    ~MasterDir() { std::filesystem::remove_all(path_); }
-    MasterDir(const MasterDir&) = delete;
-    MasterDir& operator=(const MasterDir&) = delete;
-
-    void write(const std::filesystem::path& relative, std::string_view text) const {
-        std::filesystem::create_directories((path_ / relative).parent_path());
-        std::ofstream{path_ / relative, std::ios::binary} << text;
-    }
-    LoadResult load(std::string_view master_lua, const LoadOptions& options = {}) const {
-        write("master.lua", master_lua);
-        return load_master_config(path_, "master.lua", options);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
-std::vector<std::string> messages(const LoadResult& result) {
-    std::vector<std::string> out;
-    for (const auto& error : result.errors)
-        out.push_back(error.to_string());
-    return out;
-}
-
-std::string all_messages(const LoadResult& result) {
-    std::string out;
-    for (const auto& message : messages(result))
-        out += message + "\n";
-    return out;
-}
+using testing::all_messages;
+using testing::MasterDir;
+using testing::messages;
 
 // A valid config with one worker, one builder, one force scheduler; `extra` goes into the
 // builder's step list.

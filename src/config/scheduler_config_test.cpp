@@ -2,14 +2,12 @@
 // The typed schedulers of master.lua (k.single_branch, k.any_branch, k.periodic, k.nightly,
 // k.triggerable, k.dependent, k.change_filter) and k.trigger: values, defaults, every error
 // with its file:line, and reconfig equality.
-#include "config/config.hpp"
+#include "config/config_test_support.hpp"
 
-#include <atomic>
 #include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 namespace kiln::config {
 namespace {
@@ -17,42 +15,21 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class MasterDir {
+using testing::messages;
+
+// A config with workers w1, builders a and b (b's steps given), and these schedulers.
+class MasterDir : public testing::MasterDir {
 public:
-    MasterDir() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("kiln-scheduler-config-test-" + std::to_string(::getpid()) + "-" +
-                 std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~MasterDir() { std::filesystem::remove_all(path_); }
-    MasterDir(const MasterDir&) = delete;
-    MasterDir& operator=(const MasterDir&) = delete;
-
-    // A config with workers w1, builders a and b (b's steps given), and these schedulers.
     LoadResult load(std::string_view schedulers, std::string_view steps = "") const {
-        std::ofstream{path_ / "master.lua", std::ios::binary}
-            << "local k = require \"kiln\"\nreturn {\n"
-               "  workers = { k.worker{ name = \"w1\", password = \"pw\" } },\n"
-               "  builders = { k.builder{ name = \"a\", workers = {\"w1\"} },\n"
-               "               k.builder{ name = \"b\", workers = {\"w1\"}, steps = {\n"
-            << steps << "\n  } } },\n  schedulers = {\n"
-            << schedulers << "\n  },\n}\n";
-        return load_master_config(path_);
+        return testing::MasterDir::load(
+            std::string("local k = require \"kiln\"\nreturn {\n"
+                        "  workers = { k.worker{ name = \"w1\", password = \"pw\" } },\n"
+                        "  builders = { k.builder{ name = \"a\", workers = {\"w1\"} },\n"
+                        "               k.builder{ name = \"b\", workers = {\"w1\"}, steps = {\n") +
+            std::string(steps) + "\n  } } },\n  schedulers = {\n" + std::string(schedulers) +
+            "\n  },\n}\n");
     }
-
-private:
-    std::filesystem::path path_;
 };
-
-std::vector<std::string> messages(const LoadResult& result) {
-    std::vector<std::string> out;
-    for (const auto& error : result.errors)
-        out.push_back(error.to_string());
-    return out;
-}
 
 // The schedulers start at line 9 of the generated file (without steps).
 constexpr int kFirst = 9;

@@ -1,55 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 // k.try_scheduler (Buildbot's Try_Userpass) and the k.allow.try authorization rule.
-#include "config/config.hpp"
+#include "config/config_test_support.hpp"
 
-#include <atomic>
 #include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 namespace kiln::config {
 namespace {
 
 using ::testing::HasSubstr;
 
-class MasterDir {
+using testing::all_messages;
+
+// A config with workers w1, builders a and b, these schedulers and `www` (a top-level key).
+class MasterDir : public testing::MasterDir {
 public:
-    MasterDir() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("kiln-try-config-test-" + std::to_string(::getpid()) + "-" +
-                 std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~MasterDir() { std::filesystem::remove_all(path_); }
-    MasterDir(const MasterDir&) = delete;
-    MasterDir& operator=(const MasterDir&) = delete;
-
     LoadResult load(std::string_view schedulers, std::string_view www = "") const {
-        std::ofstream{path_ / "master.lua", std::ios::binary}
-            << "local k = require \"kiln\"\nreturn {\n"
-               "  workers = { k.worker{ name = \"w1\", password = \"pw\" } },\n"
-               "  builders = { k.builder{ name = \"a\", workers = {\"w1\"} },\n"
-               "               k.builder{ name = \"b\", workers = {\"w1\"} } },\n"
-               "  schedulers = {\n"
-            << schedulers << "\n  },\n"
-            << www << "\n}\n";
-        return load_master_config(path_);
+        return testing::MasterDir::load(
+            std::string("local k = require \"kiln\"\nreturn {\n"
+                        "  workers = { k.worker{ name = \"w1\", password = \"pw\" } },\n"
+                        "  builders = { k.builder{ name = \"a\", workers = {\"w1\"} },\n"
+                        "               k.builder{ name = \"b\", workers = {\"w1\"} } },\n"
+                        "  schedulers = {\n") +
+            std::string(schedulers) + "\n  },\n" + std::string(www) + "\n}\n");
     }
-
-private:
-    std::filesystem::path path_;
 };
-
-std::string all_messages(const LoadResult& result) {
-    std::string out;
-    for (const auto& error : result.errors)
-        out += error.to_string() + "\n";
-    return out;
-}
 
 TEST(TryScheduler, reads_name_builders_and_properties) {
     MasterDir dir;

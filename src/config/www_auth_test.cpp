@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // www.auth, www.authz and www.session_lifetime: typed parsing, defaults, errors with their
 // file:line, the sample's commented example, and equality for reconfig.
-#include "config/config.hpp"
+#include "config/config_test_support.hpp"
 
-#include <atomic>
 #include <fstream>
 #include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 namespace kiln::config {
 namespace {
@@ -17,43 +15,9 @@ namespace {
 using ::testing::Contains;
 using ::testing::HasSubstr;
 
-class MasterDir {
-public:
-    MasterDir() {
-        static std::atomic<int> counter{0};
-        path_ =
-            std::filesystem::temp_directory_path() /
-            ("kiln-www-auth-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_ / "secrets");
-    }
-    ~MasterDir() { std::filesystem::remove_all(path_); }
-    MasterDir(const MasterDir&) = delete;
-    MasterDir& operator=(const MasterDir&) = delete;
-
-    LoadResult load(std::string_view master_lua) const {
-        std::ofstream{path_ / "master.lua", std::ios::binary} << master_lua;
-        return load_master_config(path_);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
-std::vector<std::string> messages(const LoadResult& result) {
-    std::vector<std::string> out;
-    for (const auto& error : result.errors)
-        out.push_back(error.to_string());
-    return out;
-}
-
-std::string all_messages(const LoadResult& result) {
-    std::string out;
-    for (const auto& message : messages(result))
-        out += message + "\n";
-    return out;
-}
+using testing::all_messages;
+using testing::MasterDir;
+using testing::messages;
 
 // A config whose www table is `www` (written from line 3 on).
 std::string config_with_www(std::string_view www) {

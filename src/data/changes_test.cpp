@@ -8,11 +8,9 @@
 #include "data/changes.hpp"
 #include "data/masters.hpp"
 #include "data/queries.hpp"
+#include "data/store_test_support.hpp"
 #include "data/workers.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 
 #include <gtest/gtest.h>
@@ -20,30 +18,14 @@
 namespace kiln::data {
 namespace {
 
-namespace asio = boost::asio;
-
-class ChangeStore : public ::testing::Test {
+class ChangeStore : public testing::StoreTest {
 protected:
-    static std::unique_ptr<db::Database> open_empty() {
-        auto opened = db::open_database("sqlite::memory:", ".");
-        if (!opened) throw std::runtime_error(opened.error().message);
-        db::upgrade_schema(**opened);
-        return std::move(*opened);
-    }
-
     ChangeStore() {
+        now = 1795282620;
         subscription = bus.subscribe(bus::parse_key("changes/*/*"), [this](const bus::Message& m) {
             events.push_back(bus::format_key(m.key));
             payloads.push_back(*m.payload);
         });
-    }
-
-    template <typename T>
-    T run(asio::awaitable<T> task) {
-        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-        io.restart();
-        io.run();
-        return future.get();
     }
 
     static NewChange change_on(std::string branch, std::string revision) {
@@ -71,10 +53,6 @@ protected:
         return run(builds.finish(build.buildid, results));
     }
 
-    asio::io_context io;
-    std::unique_ptr<db::Database> database = open_empty();
-    bus::Bus bus;
-    Context context{*database, bus, [] { return Epoch{1795282620}; }};
     Changes changes{context};
     Queries queries{context};
     Masters masters{context};

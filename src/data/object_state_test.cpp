@@ -2,10 +2,8 @@
 // ObjectState on a real (in-memory) SQLite database: object ids, values set and replaced,
 // and get_or_create keeping the first value.
 #include "data/object_state.hpp"
+#include "data/store_test_support.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 
 #include <gtest/gtest.h>
@@ -13,35 +11,8 @@
 namespace kiln::data {
 namespace {
 
-namespace asio = boost::asio;
-
-class ObjectStateTest : public ::testing::Test {
+class ObjectStateTest : public testing::StoreTest {
 protected:
-    static std::unique_ptr<db::Database> open_empty() {
-        auto opened = db::open_database("sqlite::memory:", ".");
-        if (!opened) throw std::runtime_error(opened.error().message);
-        db::upgrade_schema(**opened);
-        return std::move(*opened);
-    }
-
-    template <typename T>
-    T run(asio::awaitable<T> task) {
-        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-        io.restart();
-        io.run();
-        return future.get();
-    }
-    void run(asio::awaitable<void> task) {
-        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-        io.restart();
-        io.run();
-        future.get();
-    }
-
-    asio::io_context io;
-    std::unique_ptr<db::Database> database = open_empty();
-    bus::Bus bus;
-    Context context{*database, bus};
     ObjectState state{context};
 };
 

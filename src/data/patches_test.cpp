@@ -4,35 +4,15 @@
 // read back byte for byte.
 #include "data/buildsets.hpp"
 #include "data/queries.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
+#include "data/store_test_support.hpp"
 
 #include <gtest/gtest.h>
 
 namespace kiln::data {
 namespace {
 
-namespace asio = boost::asio;
-
-class Patches : public ::testing::Test {
+class Patches : public testing::StoreTest {
 protected:
-    static std::unique_ptr<db::Database> open_empty() {
-        auto opened = db::open_database("sqlite::memory:", ".");
-        if (!opened) throw std::runtime_error(opened.error().message);
-        db::upgrade_schema(**opened);
-        return std::move(*opened);
-    }
-
-    template <typename T>
-    T run(asio::awaitable<T> task) {
-        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-        io.restart();
-        io.run();
-        return future.get();
-    }
-
     AddedBuildset add(std::optional<PatchSpec> patch) {
         NewBuildset spec;
         spec.reason = "'try' job by user alice";
@@ -42,10 +22,6 @@ protected:
         return run(buildsets.add(std::move(spec)));
     }
 
-    asio::io_context io;
-    std::unique_ptr<db::Database> database = open_empty();
-    bus::Bus bus;
-    Context context{*database, bus, [] { return Epoch{1700000000}; }};
     Buildsets buildsets{context};
     Queries queries{context};
 };

@@ -6,6 +6,7 @@
 #include "data/builds.hpp"
 #include "data/buildsets.hpp"
 #include "data/masters.hpp"
+#include "data/store_test_support.hpp"
 #include "data/workers.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -19,15 +20,8 @@ namespace {
 
 namespace asio = boost::asio;
 
-class Stores : public ::testing::Test {
+class Stores : public testing::StoreTest {
 protected:
-    static std::unique_ptr<db::Database> open_empty() {
-        auto opened = db::open_database("sqlite::memory:", ".");
-        if (!opened) throw std::runtime_error(opened.error().message);
-        db::upgrade_schema(**opened);
-        return std::move(*opened);
-    }
-
     Stores() {
         subscription = bus.subscribe(bus::parse_key("*/*/*"), [this](const bus::Message& m) {
             events.push_back(bus::format_key(m.key));
@@ -35,27 +29,10 @@ protected:
         });
     }
 
-    template <typename T>
-    T run(asio::awaitable<T> task) {
-        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-        io.restart();
-        io.run();
-        return future.get();
-    }
-    void run(asio::awaitable<void> task) {
-        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-        io.restart();
-        io.run();
-        future.get();
-    }
     bool saw(const std::string& key) const {
         return std::find(events.begin(), events.end(), key) != events.end();
     }
 
-    asio::io_context io;
-    std::unique_ptr<db::Database> database = open_empty();
-    bus::Bus bus;
-    Context context{*database, bus, [] { return Epoch{1700000000}; }};
     Masters masters{context};
     Builders builders{context};
     Workers workers{context};

@@ -4,14 +4,12 @@
 // tokens and credentials are checked; bad input is answered 400 with the reason and stores
 // nothing.
 #include "data/queries.hpp"
+#include "data/store_test_support.hpp"
 #include "www/change_hook_dialects.hpp"
 #include "www/change_hooks.hpp"
 #include "www/crypto.hpp"
 #include "www/detail/hook_payload.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -19,8 +17,6 @@
 
 namespace kiln::www {
 namespace {
-
-namespace asio = boost::asio;
 
 // GitHub's documented push example (trimmed to what a change uses, plus a second commit).
 constexpr std::string_view kGitHubPush = R"json({
@@ -183,22 +179,9 @@ config::ChangeHookConfig all_dialects() {
     return hooks;
 }
 
-class ChangeHooksTest : public ::testing::Test {
+class ChangeHooksTest : public data::testing::StoreTest {
 protected:
-    static std::unique_ptr<db::Database> open_empty() {
-        auto opened = db::open_database("sqlite::memory:", ".");
-        if (!opened) throw std::runtime_error(opened.error().message);
-        db::upgrade_schema(**opened);
-        return std::move(*opened);
-    }
-
-    template <typename T>
-    T run(asio::awaitable<T> task) {
-        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-        io.restart();
-        io.run();
-        return future.get();
-    }
+    ChangeHooksTest() { now = 1795282620; }
 
     io::HttpResponse send(io::HttpRequest request,
                           config::ChangeHookConfig config = all_dialects()) {
@@ -211,10 +194,6 @@ protected:
         return run(queries.changes(oldest_first)).items;
     }
 
-    asio::io_context io;
-    std::unique_ptr<db::Database> database = open_empty();
-    bus::Bus bus;
-    data::Context context{*database, bus, [] { return data::Epoch{1795282620}; }};
     data::Queries queries{context};
     ChangeHooks hooks{context};
 };

@@ -6,15 +6,12 @@
 #include "data/buildsets.hpp"
 #include "data/masters.hpp"
 #include "data/queries.hpp"
+#include "data/store_test_support.hpp"
 #include "data/workers.hpp"
 #include "www/metrics.hpp"
 
 #include <set>
 #include <sstream>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,7 +19,6 @@
 namespace kiln::www {
 namespace {
 
-namespace asio = boost::asio;
 using ::testing::HasSubstr;
 
 // The value of the sample whose name and labels are exactly `series` (e.g. `a{b="c"}`).
@@ -160,23 +156,8 @@ TEST(Metrics, counts_builds_steps_and_workers_from_bus_events) {
 
 // The whole path: data/'s stores write to SQLite and announce on the bus; Metrics counts the
 // events; Queries reads the queues; Context keeps the log bytes.
-class MetricsEndToEnd : public ::testing::Test {
+class MetricsEndToEnd : public data::testing::StoreTest {
 protected:
-    static std::unique_ptr<db::Database> open_empty() {
-        auto opened = db::open_database("sqlite::memory:", ".");
-        if (!opened) throw std::runtime_error(opened.error().message);
-        db::upgrade_schema(**opened);
-        return std::move(*opened);
-    }
-
-    template <typename T>
-    T run(asio::awaitable<T> task) {
-        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-        io.restart();
-        io.run();
-        return future.get();
-    }
-
     data::Id request_for(data::Id builderid) {
         data::NewBuildset spec;
         spec.reason = "forced";
@@ -191,11 +172,6 @@ protected:
         return metrics.render(figures);
     }
 
-    asio::io_context io;
-    std::unique_ptr<db::Database> database = open_empty();
-    bus::Bus bus;
-    data::Epoch now = 1700000000;
-    data::Context context{*database, bus, [this] { return now; }};
     data::Masters masters{context};
     data::Builders builders{context};
     data::Workers workers{context};

@@ -6,12 +6,10 @@
 #include "data/buildsets.hpp"
 #include "data/changes.hpp"
 #include "data/masters.hpp"
+#include "data/store_test_support.hpp"
 #include "data/workers.hpp"
 #include "www/rest_api.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 
 #include <gtest/gtest.h>
@@ -19,26 +17,10 @@
 namespace kiln::www {
 namespace {
 
-namespace asio = boost::asio;
 using data::Id;
 
-class RestApiTest : public ::testing::Test {
+class RestApiTest : public data::testing::StoreTest {
 protected:
-    static std::unique_ptr<db::Database> open_empty() {
-        auto opened = db::open_database("sqlite::memory:", ".");
-        if (!opened) throw std::runtime_error(opened.error().message);
-        db::upgrade_schema(**opened);
-        return std::move(*opened);
-    }
-
-    template <typename T>
-    T run(asio::awaitable<T> task) {
-        auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-        io.restart();
-        io.run();
-        return future.get();
-    }
-
     RestApiTest() {
         masterid = run(masters.find_or_create("host:/m"));
         run(masters.mark_started(masterid));
@@ -103,10 +85,6 @@ protected:
         return reply;
     }
 
-    asio::io_context io;
-    std::unique_ptr<db::Database> database = open_empty();
-    bus::Bus bus;
-    data::Context context{*database, bus, [] { return data::Epoch{1700000000}; }};
     data::Masters masters{context};
     data::Builders builders{context};
     data::Workers workers{context};

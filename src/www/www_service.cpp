@@ -8,6 +8,7 @@
 #include "www/authz.hpp"
 #include "www/change_hooks.hpp"
 #include "www/csrf.hpp"
+#include "www/event_builders.hpp"
 #include "www/json_output.hpp"
 #include "www/live_updates.hpp"
 #include "www/metrics.hpp"
@@ -20,7 +21,6 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
-#include <unordered_map>
 
 #include <boost/json/array.hpp>
 
@@ -68,120 +68,6 @@ io::HttpResponse json_response(const boost::json::value& value, int status = 200
 }
 
 }  // namespace
-
-// Which builder an event concerns, for users who may not see every builder: builds and
-// build requests name it; steps, logs and build properties are traced through the build they
-// belong to (learnt from earlier events). Bounded: past kMaxEntries it starts over, and an
-// event it cannot place is withheld from restricted users.
-class EventBuilders {
-public:
-    static constexpr std::size_t kMaxEntries = 200'000;
-
-    explicit EventBuilders(bus::Bus& bus) {
-        subscriptions_.push_back(bus.subscribe(bus::parse_key("builds/*/*"),
-                                               [this](const bus::Message& m) { learn(m); }));
-        subscriptions_.push_back(bus.subscribe(bus::parse_key("steps/*/*"),
-                                               [this](const bus::Message& m) { learn(m); }));
-        subscriptions_.push_back(
-            bus.subscribe(bus::parse_key("logs/*/*"), [this](const bus::Message& m) { learn(m); }));
-        subscriptions_.push_back(bus.subscribe(bus::parse_key("builders/*/*"),
-                                               [this](const bus::Message& m) { learn(m); }));
-        // Build requests are announced before their buildset: they say whose it is.
-        subscriptions_.push_back(bus.subscribe(bus::parse_key("buildrequests/*/*"),
-                                               [this](const bus::Message& m) { learn(m); }));
-    }
-
-    // The names of the builders a buildset event's requests are for (empty when unknown).
-    std::vector<std::string> builders_of_buildset(const bus::Message& message) const {
-        std::vector<std::string> names;
-        if (message.key.size() < 2 || message.key[0] != "buildsets") return names;
-        auto bsid = parse_id(message.key[1]);
-        if (!bsid) return names;
-        auto found = buildset_builders_.find(*bsid);
-        if (found == buildset_builders_.end()) return names;
-        for (auto builderid : found->second)
-            if (auto name = names_.find(builderid); name != names_.end())
-                names.push_back(name->second);
-        return names;
-    }
-
-    void set_names(std::map<data::Id, std::string> names) { names_ = std::move(names); }
-
-    // The builder's name, when the event can be placed.
-    std::optional<std::string> builder_of(const bus::Message& message) const {
-        const auto& payload = *message.payload;
-        std::optional<data::Id> builderid = integer(payload, "builderid");
-        if (!builderid) {
-            auto buildid = integer(payload, "buildid");
-            if (!buildid && message.key.size() >= 2 && message.key[0] == "builds")
-                buildid = parse_id(message.key[1]);
-            if (!buildid)
-                if (auto stepid = step_of(payload)) buildid = find(step_build_, *stepid);
-            if (buildid) builderid = find(build_builder_, *buildid);
-        }
-        if (!builderid) return std::nullopt;
-        auto name = names_.find(*builderid);
-        if (name == names_.end()) return std::nullopt;
-        return name->second;
-    }
-
-private:
-    static std::optional<data::Id> integer(const boost::json::object& payload,
-                                           std::string_view key) {
-        const auto* value = payload.if_contains(key);
-        if (value && value->is_int64()) return value->get_int64();
-        return std::nullopt;
-    }
-    static std::optional<data::Id> parse_id(const std::string& text) {
-        try {
-            return std::stoll(text);
-        } catch (const std::exception&) {
-            return std::nullopt;
-        }
-    }
-    std::optional<data::Id> step_of(const boost::json::object& payload) const {
-        if (auto stepid = integer(payload, "stepid")) return stepid;
-        if (auto logid = integer(payload, "logid")) return find(log_step_, *logid);
-        return std::nullopt;
-    }
-    static std::optional<data::Id> find(const std::unordered_map<data::Id, data::Id>& map,
-                                        data::Id key) {
-        auto found = map.find(key);
-        if (found == map.end()) return std::nullopt;
-        return found->second;
-    }
-    void remember(std::unordered_map<data::Id, data::Id>& map, data::Id key, data::Id value) {
-        if (map.size() >= kMaxEntries) map.clear();
-        map[key] = value;
-    }
-    void learn(const bus::Message& message) {
-        const auto& payload = *message.payload;
-        auto builderid = integer(payload, "builderid");
-        auto buildid = integer(payload, "buildid");
-        auto stepid = integer(payload, "stepid");
-        auto logid = integer(payload, "logid");
-        if (message.key[0] == "builders" && builderid) {
-            if (const auto* name = payload.if_contains("name"); name && name->is_string())
-                names_[*builderid] = std::string(name->get_string());
-        }
-        if (buildid && builderid) remember(build_builder_, *buildid, *builderid);
-        if (stepid && buildid) remember(step_build_, *stepid, *buildid);
-        if (logid && stepid) remember(log_step_, *logid, *stepid);
-        if (message.key[0] == "buildrequests" && builderid) {
-            if (auto bsid = integer(payload, "buildsetid")) {
-                if (buildset_builders_.size() >= kMaxEntries) buildset_builders_.clear();
-                auto& builders = buildset_builders_[*bsid];
-                if (std::find(builders.begin(), builders.end(), *builderid) == builders.end())
-                    builders.push_back(*builderid);
-            }
-        }
-    }
-
-    std::vector<bus::Subscription> subscriptions_;
-    std::map<data::Id, std::string> names_;
-    std::unordered_map<data::Id, data::Id> build_builder_, step_build_, log_step_;
-    std::unordered_map<data::Id, std::vector<data::Id>> buildset_builders_;
-};
 
 struct WwwService::Impl {
     asio::any_io_executor executor;

@@ -42,13 +42,11 @@ import urllib.parse
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'refmaster'))
-sys.path.insert(0, os.path.join(HERE, '..', 'master'))
-import refmaster as rm  # noqa: E402
+import refmaster as rm  # noqa: E402  (test_master is importable then)
 import test_master as tm  # noqa: E402
+from refmaster import HOST, check, log, wait_for  # noqa: E402
 
 SAMPLES = os.path.normpath(os.path.join(HERE, '..', '..', '..', '..', 'shared', 'specs', 'samples'))
-HOST = rm.HOST
-log = rm.log
 SECRET = 'sekrit'
 HOOK_USER, HOOK_PASSWORD = 'hooker', 'hook-pass'
 BURST = 1000
@@ -71,11 +69,6 @@ return {
   },
 }
 '''
-
-
-Failure = rm.Failure
-check = rm.check
-wait_for = rm.wait_for
 
 
 def load_sample(name):

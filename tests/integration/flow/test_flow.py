@@ -44,21 +44,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.parse
 import uuid
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-for sub in ('refmaster', 'master', 'www'):
-    sys.path.insert(0, os.path.join(HERE, '..', sub))
-import refmaster as rm  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'refmaster'))
+import refmaster as rm  # noqa: E402  (test_master and test_api are importable then)
 import test_master as tm  # noqa: E402
 import test_api as ta  # noqa: E402
+from refmaster import Failure, check, log  # noqa: E402
 
-log = rm.log
-Failure = ta.Failure
-check = ta.check
 GITHUB_SECRET = 'gh-sekrit'
 GITLAB_TOKEN = 'gl-token'
 MAIN_BUILDERS = ('alpha', 'beta')
@@ -309,143 +304,144 @@ def gitlab_headers(token=GITLAB_TOKEN, event='Push Hook'):
 
 
 # -- checks ---------------------------------------------------------------------------------------
-def run_checks(t):
-    results = []
+def hooked(t, label, post):
+    sha, content = t.commit('main', label)
+    # A newer commit on top, not posted: the build must check out `sha`, not the tip.
+    t.commit('main', f'{label} (later, not posted)')
+    status, text = post(sha, label)
+    check(status == 200 and text == '1 change found', f'{label} hook: {status} {text!r}')
+    changes = t.changes_with(sha)
+    check(len(changes) == 1, f'{len(changes)} changes with revision {sha[:12]}')
+    return f'change {changes[0]["changeid"]} -> ' + t.expect_one_build_each(sha, content)
 
-    def case(name, fn):
-        try:
-            detail = fn()
-            print(f'PASS {name}: {detail}', flush=True)
-            results.append(True)
-        except Exception as e:  # report and go on with the next case
-            print(f'FAIL {name}: {e}', flush=True)
-            if t.args.v or not isinstance(e, Failure):
-                traceback.print_exc()
-            results.append(False)
 
-    def hooked(label, post):
-        sha, content = t.commit('main', label)
-        # A newer commit on top, not posted: the build must check out `sha`, not the tip.
-        t.commit('main', f'{label} (later, not posted)')
-        status, text = post(sha, label)
-        check(status == 200 and text == '1 change found', f'{label} hook: {status} {text!r}')
-        changes = t.changes_with(sha)
-        check(len(changes) == 1, f'{len(changes)} changes with revision {sha[:12]}')
-        return f'change {changes[0]["changeid"]} -> ' + t.expect_one_build_each(sha, content)
+def base(t):
+    return hooked(t, 'base', lambda sha, label: t.post(
+        '/change_hook/base', base_form(sha, label), FORM))
 
-    case('base', lambda: hooked('base', lambda sha, label: t.post(
-        '/change_hook/base', base_form(sha, label), FORM)))
 
-    def github(sha, label):
+def github(t):
+    def post(sha, label):
         payload = github_push(sha, label)
         return t.post('/change_hook/github', payload, github_headers(payload))
-    case('github', lambda: hooked('github', github))
+    return hooked(t, 'github', post)
 
-    def gitlab(sha, label):
-        return t.post('/change_hook/gitlab', gitlab_push(sha, label), gitlab_headers())
-    case('gitlab', lambda: hooked('gitlab', gitlab))
 
-    def poller():
-        m = t.master
-        ta.wait_for('the first poll', lambda: m.query(
-            "select count(*) from object_state s join objects o on o.id = s.objectid "
-            "where o.name = 'upstream' and o.class_name = 'GitPoller'")[0][0] == 1, 30)
-        before = t.change_count()
-        sha, content = t.commit('polled', 'polled')
-        changes = ta.wait_for('the polled change', lambda: t.changes_with(sha), 30)
-        check(len(changes) == 1 and changes[0]['branch'] == 'polled' and
-              changes[0]['project'] == 'polled', f'polled changes: {changes}')
-        detail = t.expect_one_build_each(sha, content)
-        check(t.change_count() == before + 1, f'{t.change_count() - before} changes polled')
-        return f'change {changes[0]["changeid"]} -> {detail}'
-    case('poller', poller)
+def gitlab(t):
+    return hooked(t, 'gitlab', lambda sha, label: t.post(
+        '/change_hook/gitlab', gitlab_push(sha, label), gitlab_headers()))
 
-    def burst():
-        before = len(t.builds('gamma'))
-        commits = []
-        for n in range(BURST):
-            commits.append(t.commit('burst', f'burst-{n}'))
-        started = time.monotonic()
-        for n, (sha, _) in enumerate(commits):
-            status, text = t.post('/change_hook/base', base_form(sha, f'burst-{n}', 'burst'), FORM)
-            check(status == 200, f'burst hook {n}: {status} {text}')
-        posted_in = time.monotonic() - started
-        newest, content = commits[-1]
-        builds = t.wait_built('gamma', newest)
-        check(len(builds) == 1, f'{len(builds)} builds at the newest burst commit')
-        t.check_build('gamma', builds[0], newest, content)
-        t.expected['gamma'].append(newest)
-        # The build came after the timer, so every burst change was seen before it fired.
-        all_builds = t.builds('gamma')
-        check(len(all_builds) == before + 1,
-              f'{len(all_builds) - before} builds of gamma for {BURST} commits '
-              f'(posted in {posted_in:.1f} s)')
-        buildset = t.api.data(f'buildrequests/{builds[0]["buildrequestid"]}')['buildrequests'][0]
-        stamps = t.api.data(f'buildsets/{buildset["buildsetid"]}')['buildsets'][0]['sourcestamps']
-        check([s['revision'] for s in stamps] == [newest], f'buildset stamps {stamps}')
-        return (f'{BURST} commits posted in {posted_in:.1f} s -> 1 build (gamma '
-                f'#{builds[0]["number"]}) at {newest[:12]}')
-    case('burst', burst)
 
-    def refused():
-        sha, content = t.commit('main', 'refused')
-        changes_before = t.change_count()
-        builds_before = {b: len(t.builds(b)) for b in MAIN_BUILDERS}
-        payload = github_push(sha, 'refused')
-        issues = json.dumps({'action': 'opened', 'issue': {'number': 1}}).encode()
-        attempts = [
-            ('github bad signature', '/change_hook/github', payload,
-             github_headers(payload, secret='wrong')),
-            ('github missing signature', '/change_hook/github', payload,
-             {'Content-Type': 'application/json', 'X-GitHub-Event': 'push'}),
-            ('github unknown event', '/change_hook/github', issues,
-             github_headers(issues, event='issues')),
-            ('github bad JSON', '/change_hook/github', b'{"ref": ',
-             github_headers(b'{"ref": ')),
-            ('base bad JSON', '/change_hook/base', '{"revision": ',
-             {'Content-Type': 'application/json'}),
-            ('gitlab wrong token', '/change_hook/gitlab', gitlab_push(sha, 'refused'),
-             gitlab_headers(token='nope')),
-            ('gitlab unknown event', '/change_hook/gitlab', gitlab_push(sha, 'x', kind='wiki_page'),
-             gitlab_headers(event='Wiki Page Hook')),
-            ('gitlab bad JSON', '/change_hook/gitlab', '[1, 2', gitlab_headers()),
-            ('unknown dialect', '/change_hook/bitbucket', payload, {'Content-Type': 'application/json'}),
-        ]
-        answers = []
-        for name, path, body, headers in attempts:
-            status, text = t.post(path, body, headers)
-            check(400 <= status < 500, f'{name}: {status} {text!r}')
-            check(t.change_count() == changes_before, f'{name} stored a change')
-            answers.append(f'{name} {status}')
-        check(t.changes_with(sha) == [], 'a refused hook stored the commit')
-        # The barrier: the same commit posted properly is built; schedulers take changes in
-        # order, so a build from a refused hook would have come first.
-        status, text = t.post('/change_hook/github', payload, github_headers(payload))
-        check(status == 200 and text == '1 change found', f'good hook: {status} {text}')
-        t.expect_one_build_each(sha, content)
-        for builder in MAIN_BUILDERS:
-            count = len(t.builds(builder))
-            check(count == builds_before[builder] + 1,
-                  f'{builder}: {count - builds_before[builder]} builds after the refused hooks')
-        return '; '.join(answers) + '; no change, no build'
-    case('refused', refused)
+def poller(t):
+    m = t.master
+    ta.wait_for('the first poll', lambda: m.query(
+        "select count(*) from object_state s join objects o on o.id = s.objectid "
+        "where o.name = 'upstream' and o.class_name = 'GitPoller'")[0][0] == 1, 30)
+    before = t.change_count()
+    sha, content = t.commit('polled', 'polled')
+    changes = ta.wait_for('the polled change', lambda: t.changes_with(sha), 30)
+    check(len(changes) == 1 and changes[0]['branch'] == 'polled' and
+          changes[0]['project'] == 'polled', f'polled changes: {changes}')
+    detail = t.expect_one_build_each(sha, content)
+    check(t.change_count() == before + 1, f'{t.change_count() - before} changes polled')
+    return f'change {changes[0]["changeid"]} -> {detail}'
 
-    def totals():
-        # A last change as barrier, then every builder's builds are accounted for.
-        sha, content = t.commit('main', 'last')
-        status, text = t.post('/change_hook/base', base_form(sha, 'last'), FORM)
-        check(status == 200, f'last hook: {status} {text}')
-        t.expect_one_build_each(sha, content)
-        counts = []
-        for builder, shas in t.expected.items():
-            builds = t.builds(builder)
-            revisions = [t.properties(b).get('got_revision', [None])[0] for b in builds]
-            check(sorted(revisions) == sorted(shas),
-                  f'{builder}: built {revisions}, expected each of {shas} once')
-            counts.append(f'{builder} {len(builds)}')
-        return 'builds: ' + ', '.join(counts) + ', one per commit each'
-    case('totals', totals)
-    return results
+
+def burst(t):
+    before = len(t.builds('gamma'))
+    commits = []
+    for n in range(BURST):
+        commits.append(t.commit('burst', f'burst-{n}'))
+    started = time.monotonic()
+    for n, (sha, _) in enumerate(commits):
+        status, text = t.post('/change_hook/base', base_form(sha, f'burst-{n}', 'burst'), FORM)
+        check(status == 200, f'burst hook {n}: {status} {text}')
+    posted_in = time.monotonic() - started
+    newest, content = commits[-1]
+    builds = t.wait_built('gamma', newest)
+    check(len(builds) == 1, f'{len(builds)} builds at the newest burst commit')
+    t.check_build('gamma', builds[0], newest, content)
+    t.expected['gamma'].append(newest)
+    # The build came after the timer, so every burst change was seen before it fired.
+    all_builds = t.builds('gamma')
+    check(len(all_builds) == before + 1,
+          f'{len(all_builds) - before} builds of gamma for {BURST} commits '
+          f'(posted in {posted_in:.1f} s)')
+    buildset = t.api.data(f'buildrequests/{builds[0]["buildrequestid"]}')['buildrequests'][0]
+    stamps = t.api.data(f'buildsets/{buildset["buildsetid"]}')['buildsets'][0]['sourcestamps']
+    check([s['revision'] for s in stamps] == [newest], f'buildset stamps {stamps}')
+    return (f'{BURST} commits posted in {posted_in:.1f} s -> 1 build (gamma '
+            f'#{builds[0]["number"]}) at {newest[:12]}')
+
+
+def refused(t):
+    sha, content = t.commit('main', 'refused')
+    changes_before = t.change_count()
+    builds_before = {b: len(t.builds(b)) for b in MAIN_BUILDERS}
+    payload = github_push(sha, 'refused')
+    issues = json.dumps({'action': 'opened', 'issue': {'number': 1}}).encode()
+    attempts = [
+        ('github bad signature', '/change_hook/github', payload,
+         github_headers(payload, secret='wrong')),
+        ('github missing signature', '/change_hook/github', payload,
+         {'Content-Type': 'application/json', 'X-GitHub-Event': 'push'}),
+        ('github unknown event', '/change_hook/github', issues,
+         github_headers(issues, event='issues')),
+        ('github bad JSON', '/change_hook/github', b'{"ref": ',
+         github_headers(b'{"ref": ')),
+        ('base bad JSON', '/change_hook/base', '{"revision": ',
+         {'Content-Type': 'application/json'}),
+        ('gitlab wrong token', '/change_hook/gitlab', gitlab_push(sha, 'refused'),
+         gitlab_headers(token='nope')),
+        ('gitlab unknown event', '/change_hook/gitlab', gitlab_push(sha, 'x', kind='wiki_page'),
+         gitlab_headers(event='Wiki Page Hook')),
+        ('gitlab bad JSON', '/change_hook/gitlab', '[1, 2', gitlab_headers()),
+        ('unknown dialect', '/change_hook/bitbucket', payload, {'Content-Type': 'application/json'}),
+    ]
+    answers = []
+    for name, path, body, headers in attempts:
+        status, text = t.post(path, body, headers)
+        check(400 <= status < 500, f'{name}: {status} {text!r}')
+        check(t.change_count() == changes_before, f'{name} stored a change')
+        answers.append(f'{name} {status}')
+    check(t.changes_with(sha) == [], 'a refused hook stored the commit')
+    # The barrier: the same commit posted properly is built; schedulers take changes in
+    # order, so a build from a refused hook would have come first.
+    status, text = t.post('/change_hook/github', payload, github_headers(payload))
+    check(status == 200 and text == '1 change found', f'good hook: {status} {text}')
+    t.expect_one_build_each(sha, content)
+    for builder in MAIN_BUILDERS:
+        count = len(t.builds(builder))
+        check(count == builds_before[builder] + 1,
+              f'{builder}: {count - builds_before[builder]} builds after the refused hooks')
+    return '; '.join(answers) + '; no change, no build'
+
+
+def totals(t):
+    # A last change as barrier, then every builder's builds are accounted for.
+    sha, content = t.commit('main', 'last')
+    status, text = t.post('/change_hook/base', base_form(sha, 'last'), FORM)
+    check(status == 200, f'last hook: {status} {text}')
+    t.expect_one_build_each(sha, content)
+    counts = []
+    for builder, shas in t.expected.items():
+        builds = t.builds(builder)
+        revisions = [t.properties(b).get('got_revision', [None])[0] for b in builds]
+        check(sorted(revisions) == sorted(shas),
+              f'{builder}: built {revisions}, expected each of {shas} once')
+        counts.append(f'{builder} {len(builds)}')
+    return 'builds: ' + ', '.join(counts) + ', one per commit each'
+
+
+SECTIONS = [
+    ('base', base),
+    ('github', github),
+    ('gitlab', gitlab),
+    ('poller', poller),
+    ('burst', burst),
+    ('refused', refused),
+    ('totals', totals),
+]
 
 
 def main():
@@ -456,22 +452,7 @@ def main():
     parser.add_argument('-v', action='store_true')
     args = parser.parse_args()
     rm.enable_subreaper()
-    t = FlowTest(args)
-    results = []
-    try:
-        t.start()
-        results = run_checks(t)
-    except Exception as e:
-        print(f'FAIL setup: {e}', flush=True)
-        traceback.print_exc()
-        results.append(False)
-    finally:
-        t.stop()
-        rm.final_cleanup()
-    passed = sum(1 for r in results if r)
-    failed = len(results) - passed
-    print(f'{passed} passed, {failed} failed')
-    return 1 if failed or not results else 0
+    return rm.run_sections(FlowTest(args), SECTIONS, args.v)
 
 
 if __name__ == '__main__':

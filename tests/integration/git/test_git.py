@@ -28,19 +28,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-for sub in ('refmaster', 'master', 'www'):
-    sys.path.insert(0, os.path.join(HERE, '..', sub))
-import refmaster as rm  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'refmaster'))
+import refmaster as rm  # noqa: E402  (test_master and test_api are importable then)
 import test_master as tm  # noqa: E402
 import test_api as ta  # noqa: E402
+from refmaster import Failure, check, log  # noqa: E402
 
-log = rm.log
-Failure = ta.Failure
-check = ta.check
 
 
 def git(cwd, *args):
@@ -210,112 +205,118 @@ class GitTest:
         return build
 
 
-def run_checks(t):
-    head = git(t.upstream, 'rev-parse', 'HEAD')
-    results = []
+def upstream_head(t):
+    return git(t.upstream, 'rev-parse', 'HEAD')
 
-    def case(name, fn):
-        try:
-            detail = fn()
-            print(f'PASS {name}: {detail}', flush=True)
-            results.append(True)
-        except Exception as e:  # report and go on with the next case
-            print(f'FAIL {name}: {e}', flush=True)
-            results.append(False)
 
-    def incremental():
-        b1 = t.ok('incremental')
-        check(b1['facts']['a'] == ['two'] and b1['got_revision'] == head, f'first: {b1}')
-        with open(os.path.join(t.upstream, 'a.txt'), 'w') as f:
-            f.write('three\n')
-        git(t.upstream, 'commit', '-q', '-am', 'third')
-        new_head = git(t.upstream, 'rev-parse', 'HEAD')
-        b2 = t.ok('incremental')
-        check(b2['facts']['a'] == ['three'] and b2['got_revision'] == new_head, f'second: {b2}')
-        check('junk.txt' in b2['facts'].get('has', []), 'incremental keeps untracked files')
-        return f'fetched {new_head[:8]} into the same clone'
-    case('incremental', incremental)
-    head = git(t.upstream, 'rev-parse', 'HEAD')
+def incremental(t):
+    head = upstream_head(t)
+    b1 = t.ok('incremental')
+    check(b1['facts']['a'] == ['two'] and b1['got_revision'] == head, f'first: {b1}')
+    with open(os.path.join(t.upstream, 'a.txt'), 'w') as f:
+        f.write('three\n')
+    git(t.upstream, 'commit', '-q', '-am', 'third')
+    new_head = git(t.upstream, 'rev-parse', 'HEAD')
+    b2 = t.ok('incremental')
+    check(b2['facts']['a'] == ['three'] and b2['got_revision'] == new_head, f'second: {b2}')
+    check('junk.txt' in b2['facts'].get('has', []), 'incremental keeps untracked files')
+    return f'fetched {new_head[:8]} into the same clone'
 
-    def twice(builder):
-        t.ok(builder)
-        return t.ok(builder)['facts'].get('has', [])
 
-    def clobber():
-        has = twice('clobber')
-        check('junk.txt' not in has and 'keep.log' not in has, f'clobber left {has}')
-        return 'fresh tree each build'
-    case('clobber', clobber)
+def twice(t, builder):
+    t.ok(builder)
+    return t.ok(builder)['facts'].get('has', [])
 
-    def fresh():
-        has = twice('fresh')
-        check('junk.txt' not in has and 'keep.log' not in has, f'fresh left {has}')
-        return 'untracked and ignored files removed'
-    case('fresh', fresh)
 
-    def clean():
-        has = twice('clean')
-        check('junk.txt' not in has and 'keep.log' in has, f'clean: {has}')
-        return 'untracked removed, ignored kept'
-    case('clean', clean)
+def clobber(t):
+    has = twice(t, 'clobber')
+    check('junk.txt' not in has and 'keep.log' not in has, f'clobber left {has}')
+    return 'fresh tree each build'
 
-    def copy():
-        b = t.ok('copy')
-        check(b['facts']['a'] == ['three'], f'copy: {b["facts"]}')
-        source = os.path.join(t.root, 'kw', 'copy', 'source', '.git')
-        check(os.path.isdir(source), f'no clone in {source}')
-        return 'source cloned, build copied'
-    case('copy', copy)
 
-    def shallow():
-        b = t.ok('shallow')
-        check(b['facts']['count'] == ['1'], f'shallow history: {b["facts"]}')
-        return 'one commit fetched'
-    case('shallow', shallow)
+def fresh(t):
+    has = twice(t, 'fresh')
+    check('junk.txt' not in has and 'keep.log' not in has, f'fresh left {has}')
+    return 'untracked and ignored files removed'
 
-    def submodules():
-        b = t.ok('submodules')
-        check('sub/subfile.txt' in b['facts'].get('has', []), f'submodule: {b["facts"]}')
-        return 'submodule checked out'
-    case('submodules', submodules)
 
-    def revision():
-        b = t.ok('revision', revision=t.first)
-        check(b['facts']['a'] == ['one'] and b['got_revision'] == t.first, f'revision: {b}')
-        return f'checked out {t.first[:8]}'
-    case('revision', revision)
+def clean(t):
+    has = twice(t, 'clean')
+    check('junk.txt' not in has and 'keep.log' in has, f'clean: {has}')
+    return 'untracked removed, ignored kept'
 
-    def branch():
-        b = t.ok('branch', branch='feature')
-        check('f.txt' in b['facts'].get('has', []) and b['facts']['branch'] == ['feature'],
-              f'branch: {b["facts"]}')
-        return 'feature checked out'
-    case('branch', branch)
 
-    def mirror():
-        b = t.ok('mirror')
-        check(os.path.exists(os.path.join(t.mirror, 'HEAD')), 'no mirror')
-        check('.git/objects/info/alternates' in b['facts'].get('has', []), f'{b["facts"]}')
-        b2 = t.ok('mirror')
-        check(b2['got_revision'] == head, f'mirror second build: {b2}')
-        return 'mirror created and borrowed from'
-    case('mirror', mirror)
+def copy(t):
+    b = t.ok('copy')
+    check(b['facts']['a'] == ['three'], f'copy: {b["facts"]}')
+    source = os.path.join(t.root, 'kw', 'copy', 'source', '.git')
+    check(os.path.isdir(source), f'no clone in {source}')
+    return 'source cloned, build copied'
 
-    def stock():
-        b = t.ok('stock')
-        check(b['facts']['a'] == ['three'] and b['got_revision'] == head, f'stock: {b}')
-        return 'same tree on buildbot-worker 3.7'
-    case('stock', stock)
 
-    def bad_repo():
-        b = t.build('bad-repo')
-        check(b['results'] == 2, f'bad repo should fail: {b}')
-        text = t.api.data(f'builds/{b["buildid"]}/steps/git/logs/stdio/contents')[
-            'logchunks'][0]['content']
-        check('retrying in 1 s' in text, 'no retry in the log')
-        return 'FAILURE after one retry'
-    case('bad-repo', bad_repo)
-    return results
+def shallow(t):
+    b = t.ok('shallow')
+    check(b['facts']['count'] == ['1'], f'shallow history: {b["facts"]}')
+    return 'one commit fetched'
+
+
+def submodules(t):
+    b = t.ok('submodules')
+    check('sub/subfile.txt' in b['facts'].get('has', []), f'submodule: {b["facts"]}')
+    return 'submodule checked out'
+
+
+def revision(t):
+    b = t.ok('revision', revision=t.first)
+    check(b['facts']['a'] == ['one'] and b['got_revision'] == t.first, f'revision: {b}')
+    return f'checked out {t.first[:8]}'
+
+
+def branch(t):
+    b = t.ok('branch', branch='feature')
+    check('f.txt' in b['facts'].get('has', []) and b['facts']['branch'] == ['feature'],
+          f'branch: {b["facts"]}')
+    return 'feature checked out'
+
+
+def mirror(t):
+    b = t.ok('mirror')
+    check(os.path.exists(os.path.join(t.mirror, 'HEAD')), 'no mirror')
+    check('.git/objects/info/alternates' in b['facts'].get('has', []), f'{b["facts"]}')
+    b2 = t.ok('mirror')
+    check(b2['got_revision'] == upstream_head(t), f'mirror second build: {b2}')
+    return 'mirror created and borrowed from'
+
+
+def stock(t):
+    b = t.ok('stock')
+    check(b['facts']['a'] == ['three'] and b['got_revision'] == upstream_head(t), f'stock: {b}')
+    return 'same tree on buildbot-worker 3.7'
+
+
+def bad_repo(t):
+    b = t.build('bad-repo')
+    check(b['results'] == 2, f'bad repo should fail: {b}')
+    text = t.api.data(f'builds/{b["buildid"]}/steps/git/logs/stdio/contents')[
+        'logchunks'][0]['content']
+    check('retrying in 1 s' in text, 'no retry in the log')
+    return 'FAILURE after one retry'
+
+
+SECTIONS = [
+    ('incremental', incremental),
+    ('clobber', clobber),
+    ('fresh', fresh),
+    ('clean', clean),
+    ('copy', copy),
+    ('shallow', shallow),
+    ('submodules', submodules),
+    ('revision', revision),
+    ('branch', branch),
+    ('mirror', mirror),
+    ('stock', stock),
+    ('bad-repo', bad_repo),
+]
 
 
 def main():
@@ -327,19 +328,7 @@ def main():
     args.kiln = os.path.abspath(args.kiln)
     args.kiln_worker = os.path.abspath(args.kiln_worker)
     rm.enable_subreaper()
-    t = GitTest(args)
-    results = [False]
-    try:
-        t.start()
-        results = run_checks(t)
-    except Exception as e:
-        print(f'FAIL setup: {e}', flush=True)
-    finally:
-        t.stop()
-        rm.final_cleanup()
-    passed = sum(results)
-    print(f'{passed} passed, {len(results) - passed} failed')
-    return 0 if all(results) else 1
+    return rm.run_sections(GitTest(args), SECTIONS)
 
 
 if __name__ == '__main__':

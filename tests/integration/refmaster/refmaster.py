@@ -46,6 +46,14 @@ HOST = '127.0.0.1'
 WORKER_NAME = 'ref-worker'
 WORKER_PASS = 'ref-pass'
 
+# The integration tests share modules across their folders (test_master's KilnMaster and
+# Worker, test_api's Api and WebSocket): once refmaster is imported, `import test_master` and
+# `import test_api` work from any test.
+for _folder in ('master', 'www'):
+    _path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), _folder)
+    if _path not in sys.path:
+        sys.path.append(_path)
+
 RESULTS = {None: 'running', 0: 'SUCCESS', 1: 'WARNINGS', 2: 'FAILURE', 3: 'SKIPPED',
            4: 'EXCEPTION', 5: 'RETRY', 6: 'CANCELLED'}
 

@@ -25,20 +25,16 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-for sub in ('refmaster', 'master', 'www'):
-    sys.path.insert(0, os.path.join(HERE, '..', sub))
-import refmaster as rm  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'refmaster'))
+import refmaster as rm  # noqa: E402  (test_master and test_api are importable then)
 import test_master as tm  # noqa: E402
 import test_api as ta  # noqa: E402
+from refmaster import Failure, check, log  # noqa: E402
+from test_api import wait_for  # noqa: E402  (polls every 0.2 s)
 
-log = rm.log
-Failure = ta.Failure
-check = ta.check
-wait_for = ta.wait_for
+PERIODIC_REASON = "The Periodic scheduler named 'tick' triggered this build"
 
 
 def config(port, www):
@@ -139,137 +135,130 @@ class SchedulerTest:
         raise Failure(f'no scheduler {name}')
 
 
-def run_checks(t):
-    results = []
-    api = t.api
+def rows(t):
+    listed = t.api.data('schedulers')['schedulers']
+    names = [s['name'] for s in listed]
+    check(names == ['force', 'children', 'slow', 'tick'], f'names: {names}')
+    check(all(s['enabled'] and s['master']['masterid'] == 1 for s in listed), f'{listed}')
+    check(sorted(s['schedulerid'] for s in listed) == [1, 2, 3, 4], f'ids: {listed}')
+    on_master = t.api.data('masters/1/schedulers')['schedulers']
+    check(len(on_master) == 4, f'masters/1/schedulers: {on_master}')
+    one = t.api.data('schedulers/2')['schedulers'][0]
+    check(one['name'] == 'children' and one['master']['active'] is True, f'{one}')
+    return '4 schedulers with ids, enabled, on master 1'
 
-    def case(name, fn):
-        try:
-            detail = fn()
-            print(f'PASS {name}: {detail}', flush=True)
-            results.append(True)
-        except Exception as e:  # report and go on with the next case
-            print(f'FAIL {name}: {e}', flush=True)
-            results.append(False)
 
-    def rows():
-        listed = api.data('schedulers')['schedulers']
-        names = [s['name'] for s in listed]
-        check(names == ['force', 'children', 'slow', 'tick'], f'names: {names}')
-        check(all(s['enabled'] and s['master']['masterid'] == 1 for s in listed), f'{listed}')
-        check(sorted(s['schedulerid'] for s in listed) == [1, 2, 3, 4], f'ids: {listed}')
-        on_master = api.data('masters/1/schedulers')['schedulers']
-        check(len(on_master) == 4, f'masters/1/schedulers: {on_master}')
-        one = api.data('schedulers/2')['schedulers'][0]
-        check(one['name'] == 'children' and one['master']['active'] is True, f'{one}')
-        return '4 schedulers with ids, enabled, on master 1'
-    case('rows', rows)
+def trigger(t):
+    bsid, brid = t.force('parent')
+    parent = t.build_of(brid)
+    check(parent['results'] == 2, f'parent should fail with its failing child: {parent}')
+    steps = t.api.data(f'builds/{parent["buildid"]}/steps')['steps']
+    step = next(s for s in steps if s['name'] == 'trigger')
+    check(step['results'] == 2, f'trigger step: {step}')
+    check(step['state_string'].startswith('triggered children, 1 success, 1 failure'),
+          f'trigger summary: {step["state_string"]}')
+    children = [b for b in t.api.data('buildsets')['buildsets']
+                if b['parent_buildid'] == parent['buildid']]
+    check(len(children) == 1, f'child buildsets: {children}')
+    child_bs = children[0]
+    check(child_bs['parent_relationship'] == 'Triggered from' and child_bs['complete']
+          and child_bs['results'] == 2, f'child buildset: {child_bs}')
+    props = t.api.data(f'buildsets/{child_bs["bsid"]}/properties')['properties'][0]
+    check(props['from_parent'] == [f'parent-{parent["number"]}', 'Trigger'] and
+          props['scheduler'] == ['children', 'Scheduler'], f'child properties: {props}')
+    requests = t.api.data(f'buildrequests?buildsetid={child_bs["bsid"]}')['buildrequests']
+    check(len(requests) == 2 and all(r['waited_for'] for r in requests), f'{requests}')
+    urls = {u['name']: u['url'] for u in step['urls']}
+    base = f'http://127.0.0.1:{t.www}/#/'
+    for r in requests:
+        check(urls.get(f'children #{r["buildrequestid"]}') ==
+              f'{base}buildrequests/{r["buildrequestid"]}', f'request url missing: {urls}')
+    for builder, result in (('child-ok', 'success'), ('child-fail', 'failure')):
+        bid = t.builder_id(builder)
+        child = t.api.data(f'builders/{bid}/builds')['builds'][0]
+        name = f'{result}: {builder} #{child["number"]}'
+        check(urls.get(name) == f'{base}builders/{bid}/builds/{child["number"]}',
+              f'{name} missing from {urls}')
+    ok_build = t.api.data(f'builders/{t.builder_id("child-ok")}/builds')['builds'][0]
+    text = t.api.data(f'builds/{ok_build["buildid"]}/steps/work/logs/stdio/contents')[
+        'logchunks'][0]['content']
+    check(f'child of parent-{parent["number"]}' in text, f'child log: {text}')
+    return f'parent failed with children success+failure, {len(urls)} links'
 
-    def trigger():
-        bsid, brid = t.force('parent')
-        parent = t.build_of(brid)
-        check(parent['results'] == 2, f'parent should fail with its failing child: {parent}')
-        steps = api.data(f'builds/{parent["buildid"]}/steps')['steps']
-        step = next(s for s in steps if s['name'] == 'trigger')
-        check(step['results'] == 2, f'trigger step: {step}')
-        check(step['state_string'].startswith('triggered children, 1 success, 1 failure'),
-              f'trigger summary: {step["state_string"]}')
-        children = [b for b in api.data('buildsets')['buildsets']
-                    if b['parent_buildid'] == parent['buildid']]
-        check(len(children) == 1, f'child buildsets: {children}')
-        child_bs = children[0]
-        check(child_bs['parent_relationship'] == 'Triggered from' and child_bs['complete']
-              and child_bs['results'] == 2, f'child buildset: {child_bs}')
-        props = api.data(f'buildsets/{child_bs["bsid"]}/properties')['properties'][0]
-        check(props['from_parent'] == [f'parent-{parent["number"]}', 'Trigger'] and
-              props['scheduler'] == ['children', 'Scheduler'], f'child properties: {props}')
-        requests = api.data(f'buildrequests?buildsetid={child_bs["bsid"]}')['buildrequests']
-        check(len(requests) == 2 and all(r['waited_for'] for r in requests), f'{requests}')
-        urls = {u['name']: u['url'] for u in step['urls']}
-        base = f'http://127.0.0.1:{t.www}/#/'
-        for r in requests:
-            check(urls.get(f'children #{r["buildrequestid"]}') ==
-                  f'{base}buildrequests/{r["buildrequestid"]}', f'request url missing: {urls}')
-        for builder, result in (('child-ok', 'success'), ('child-fail', 'failure')):
-            bid = t.builder_id(builder)
-            child = api.data(f'builders/{bid}/builds')['builds'][0]
-            name = f'{result}: {builder} #{child["number"]}'
-            check(urls.get(name) == f'{base}builders/{bid}/builds/{child["number"]}',
-                  f'{name} missing from {urls}')
-        ok_build = api.data(f'builders/{t.builder_id("child-ok")}/builds')['builds'][0]
-        text = api.data(f'builds/{ok_build["buildid"]}/steps/work/logs/stdio/contents')[
-            'logchunks'][0]['content']
-        check(f'child of parent-{parent["number"]}' in text, f'child log: {text}')
-        return f'parent failed with children success+failure, {len(urls)} links'
-    case('trigger', trigger)
 
-    def stop():
-        _, brid = t.force('waiter')
-        waiter = t.build_of(brid, complete=False)
-        slow_id = t.builder_id('child-slow')
-        wait_for('the slow child running',
-                 lambda: api.data(f'builders/{slow_id}/builds?complete=false')['builds'], 60)
-        status, reply = api.rpc(f'builds/{waiter["buildid"]}', 'stop', {'reason': 'enough'})
-        check(status == 200, f'stop: {status} {reply}')
-        waiter = t.build_of(brid, timeout=60)
-        check(waiter['results'] == 6, f'stopped parent: {waiter}')
-        child = wait_for('the child to end',
-                         lambda: [b for b in api.data(f'builders/{slow_id}/builds')['builds']
-                                  if b['complete']], 60)[0]
-        check(child['results'] == 6, f'the child should be cancelled too: {child}')
-        return 'parent and child CANCELLED'
-    case('stop', stop)
+def stop(t):
+    _, brid = t.force('waiter')
+    waiter = t.build_of(brid, complete=False)
+    slow_id = t.builder_id('child-slow')
+    wait_for('the slow child running',
+             lambda: t.api.data(f'builders/{slow_id}/builds?complete=false')['builds'], 60)
+    status, reply = t.api.rpc(f'builds/{waiter["buildid"]}', 'stop', {'PERIODIC_REASON': 'enough'})
+    check(status == 200, f'stop: {status} {reply}')
+    waiter = t.build_of(brid, timeout=60)
+    check(waiter['results'] == 6, f'stopped parent: {waiter}')
+    child = wait_for('the child to end',
+                     lambda: [b for b in t.api.data(f'builders/{slow_id}/builds')['builds']
+                              if b['complete']], 60)[0]
+    check(child['results'] == 6, f'the child should be cancelled too: {child}')
+    return 'parent and child CANCELLED'
 
-    reason = "The Periodic scheduler named 'tick' triggered this build"
 
-    def periodic():
-        first = wait_for('periodic buildsets', lambda: len(t.buildsets_by_reason(reason)) >= 3, 30)
-        sets = t.buildsets_by_reason(reason)
-        times = sorted(b['submitted_at'] for b in sets)
-        gaps = [b - a for a, b in zip(times, times[1:])]
-        check(all(1 <= g <= 4 for g in gaps), f'gaps between runs: {gaps}')
-        return f'{len(sets)} buildsets, gaps {gaps} s'
-    case('periodic', periodic)
+def periodic(t):
+    first = wait_for('periodic buildsets', lambda: len(t.buildsets_by_reason(PERIODIC_REASON)) >= 3, 30)
+    sets = t.buildsets_by_reason(PERIODIC_REASON)
+    times = sorted(b['submitted_at'] for b in sets)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    check(all(1 <= g <= 4 for g in gaps), f'gaps between runs: {gaps}')
+    return f'{len(sets)} buildsets, gaps {gaps} s'
 
-    def disable():
-        tick = t.scheduler('tick')
-        status, reply = api.rpc(f'schedulers/{tick["schedulerid"]}', 'enable', {'enabled': False})
-        check(status == 200 and reply['result'] is None, f'disable: {status} {reply}')
-        check(t.scheduler('tick')['enabled'] is False, 'still enabled')
-        rm.sleep(1)
-        before = len(t.buildsets_by_reason(reason))
-        rm.sleep(6)
-        after = len(t.buildsets_by_reason(reason))
-        check(after == before, f'{after - before} buildset(s) while disabled')
-        status, reply = api.rpc(f'schedulers/{tick["schedulerid"]}', 'enable', {'enabled': True})
-        check(status == 200, f'enable: {status} {reply}')
-        wait_for('a periodic buildset after enabling',
-                 lambda: len(t.buildsets_by_reason(reason)) > after, 10)
-        status, _ = api.rpc(f'schedulers/{tick["schedulerid"]}', 'enable', {'enabled': False})
-        check(status == 200, 'disable again')
-        return f'no buildset in 6 s while disabled ({before} before), builds again when enabled'
-    case('disable', disable)
 
-    def collapse():
-        _, first = t.force('queue')
-        t.build_of(first, complete=False)
-        queued = [t.force('queue')[1] for _ in range(3)]
-        newest = max(queued)
-        build = t.build_of(newest, timeout=60)
-        check(build['results'] == 0 and build['buildrequestid'] == newest, f'{build}')
-        for brid in queued:
-            if brid == newest:
-                continue
-            request = api.data(f'buildrequests/{brid}')['buildrequests'][0]
-            check(request['complete'] and request['results'] == 3, f'collapsed: {request}')
-            covering = api.data(f'buildrequests/{brid}/builds')['builds']
-            check([b['buildid'] for b in covering] == [build['buildid']],
-                  f'request {brid} covered by {covering}')
-        queue_builds = api.data(f'builders/{t.builder_id("queue")}/builds')['builds']
-        check(len(queue_builds) == 2, f'builds of queue: {len(queue_builds)}')
-        return f'3 queued requests, 1 build (request {newest}), 2 SKIPPED and covered'
-    case('collapse', collapse)
-    return results
+def disable(t):
+    tick = t.scheduler('tick')
+    status, reply = t.api.rpc(f'schedulers/{tick["schedulerid"]}', 'enable', {'enabled': False})
+    check(status == 200 and reply['result'] is None, f'disable: {status} {reply}')
+    check(t.scheduler('tick')['enabled'] is False, 'still enabled')
+    rm.sleep(1)
+    before = len(t.buildsets_by_reason(PERIODIC_REASON))
+    rm.sleep(6)
+    after = len(t.buildsets_by_reason(PERIODIC_REASON))
+    check(after == before, f'{after - before} buildset(s) while disabled')
+    status, reply = t.api.rpc(f'schedulers/{tick["schedulerid"]}', 'enable', {'enabled': True})
+    check(status == 200, f'enable: {status} {reply}')
+    wait_for('a periodic buildset after enabling',
+             lambda: len(t.buildsets_by_reason(PERIODIC_REASON)) > after, 10)
+    status, _ = t.api.rpc(f'schedulers/{tick["schedulerid"]}', 'enable', {'enabled': False})
+    check(status == 200, 'disable again')
+    return f'no buildset in 6 s while disabled ({before} before), builds again when enabled'
+
+
+def collapse(t):
+    _, first = t.force('queue')
+    t.build_of(first, complete=False)
+    queued = [t.force('queue')[1] for _ in range(3)]
+    newest = max(queued)
+    build = t.build_of(newest, timeout=60)
+    check(build['results'] == 0 and build['buildrequestid'] == newest, f'{build}')
+    for brid in queued:
+        if brid == newest:
+            continue
+        request = t.api.data(f'buildrequests/{brid}')['buildrequests'][0]
+        check(request['complete'] and request['results'] == 3, f'collapsed: {request}')
+        covering = t.api.data(f'buildrequests/{brid}/builds')['builds']
+        check([b['buildid'] for b in covering] == [build['buildid']],
+              f'request {brid} covered by {covering}')
+    queue_builds = t.api.data(f'builders/{t.builder_id("queue")}/builds')['builds']
+    check(len(queue_builds) == 2, f'builds of queue: {len(queue_builds)}')
+    return f'3 queued requests, 1 build (request {newest}), 2 SKIPPED and covered'
+
+
+SECTIONS = [
+    ('rows', rows),
+    ('trigger', trigger),
+    ('stop', stop),
+    ('periodic', periodic),
+    ('disable', disable),
+    ('collapse', collapse),
+]
 
 
 def main():
@@ -281,19 +270,7 @@ def main():
     args.kiln = os.path.abspath(args.kiln)
     args.kiln_worker = os.path.abspath(args.kiln_worker)
     rm.enable_subreaper()
-    t = SchedulerTest(args)
-    results = [False]
-    try:
-        t.start()
-        results = run_checks(t)
-    except Exception as e:
-        print(f'FAIL setup: {e}', flush=True)
-    finally:
-        t.stop()
-        rm.final_cleanup()
-    passed = sum(results)
-    print(f'{passed} passed, {len(results) - passed} failed')
-    return 0 if all(results) else 1
+    return rm.run_sections(SchedulerTest(args), SECTIONS)
 
 
 if __name__ == '__main__':

@@ -35,16 +35,12 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-for sub in ('refmaster', 'master', 'www'):
-    sys.path.insert(0, os.path.join(HERE, '..', sub))
-import refmaster as rm  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'refmaster'))
+import refmaster as rm  # noqa: E402  (test_master and test_api are importable then)
 import test_master as tm  # noqa: E402
 import test_api as ta  # noqa: E402
+from refmaster import Failure, check, log  # noqa: E402
 
-log = rm.log
-Failure = ta.Failure
-check = ta.check
 
 BINARY = bytes(range(256)) * 4 + b'\x00tail'
 

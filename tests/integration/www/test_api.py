@@ -39,13 +39,11 @@ import urllib.request
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'refmaster'))
-sys.path.insert(0, os.path.join(HERE, '..', 'master'))
-import refmaster as rm  # noqa: E402
+import refmaster as rm  # noqa: E402  (test_master is importable then)
 import test_master as tm  # noqa: E402
+from refmaster import HOST, Failure, check, log  # noqa: E402
 
 SAMPLES = os.path.normpath(os.path.join(HERE, '..', '..', '..', '..', 'shared', 'specs', 'samples'))
-HOST = rm.HOST
-log = rm.log
 
 CONFIG = r'''
 local k = require "kiln"
@@ -76,10 +74,6 @@ return {
 # docs/compatibility.md.
 ALLOWED_DIFFERENCES = {
 }
-
-
-Failure = rm.Failure
-check = rm.check
 
 
 class Api:

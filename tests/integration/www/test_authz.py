@@ -29,16 +29,12 @@ import sys
 import tempfile
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'refmaster'))
-sys.path.insert(0, os.path.join(HERE, '..', 'master'))
-sys.path.insert(0, HERE)
-import refmaster as rm  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'refmaster'))
+import refmaster as rm  # noqa: E402  (test_master and test_api are importable then)
 import test_master as tm  # noqa: E402
+from refmaster import log  # noqa: E402
 from test_api import Api, WebSocket, basic, check, wait_for  # noqa: E402
 
-HOST = rm.HOST
-log = rm.log
 
 CONFIG = r'''
 local k = require "kiln"
