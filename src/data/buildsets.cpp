@@ -281,9 +281,16 @@ asio::awaitable<std::vector<BuildRequest>> Buildsets::pending(Id builderid, int 
 asio::awaitable<std::vector<Id>> Buildsets::builders_with_pending() {
     auto work = [](db::Connection& c) {
         std::vector<Id> ids;
-        c.query("SELECT DISTINCT br.builderid FROM buildrequests br LEFT JOIN buildrequest_claims "
-                "cl ON cl.brid = br.id WHERE br.complete = 0 AND cl.brid IS NULL ORDER BY "
-                "br.builderid",
+        // A loose index scan of buildrequests_queue: the smallest builderid with an
+        // incomplete request, then the next larger one, and so on. (DISTINCT over the queue
+        // read every waiting request on every call: O(queue) per build with a long queue.)
+        c.query("WITH RECURSIVE waiting(builderid) AS ("
+                " SELECT MIN(builderid) FROM buildrequests WHERE complete = 0"
+                " UNION ALL"
+                " SELECT (SELECT MIN(br.builderid) FROM buildrequests br"
+                " WHERE br.complete = 0 AND br.builderid > waiting.builderid)"
+                " FROM waiting WHERE waiting.builderid IS NOT NULL)"
+                " SELECT builderid FROM waiting WHERE builderid IS NOT NULL",
                 {}, [&](const db::Row& row) { ids.push_back(row.integer(0)); });
         return ids;
     };

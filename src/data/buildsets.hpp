@@ -72,7 +72,9 @@ public:
     // Unclaimed, incomplete requests of a builder, highest priority then oldest first; at
     // most limit of them (0: all).
     boost::asio::awaitable<std::vector<BuildRequest>> pending(Id builderid, int limit = 0);
-    // Builders that have pending requests.
+    // Builders that have incomplete requests, in builderid order: every builder with a
+    // pending (unclaimed) one, and maybe some whose incomplete requests are all claimed
+    // (running). Costs one index probe per builder listed, not a scan of the queue.
     boost::asio::awaitable<std::vector<Id>> builders_with_pending();
     // Claims the requests for the master; false (nothing claimed) if any is already claimed.
     boost::asio::awaitable<bool> claim(std::vector<Id> brids, Id masterid);

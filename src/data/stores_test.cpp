@@ -260,6 +260,43 @@ TEST_F(Stores, cancelling_a_pending_request_completes_it_cancelled) {
     EXPECT_EQ(run(buildsets.get(added.bsid))->results, static_cast<int>(core::Results::cancelled));
 }
 
+TEST_F(Stores, the_queue_lists_builders_with_incomplete_requests_and_serves_them_in_order) {
+    const auto masterid = run(masters.find_or_create("host:/m"));
+    const auto ids =
+        run(builders.configure(masterid, {{"a", {}, {}}, {"b", {}, {}}, {"c", {}, {}}}));
+    const auto a = ids.at("a"), b = ids.at("b"), c = ids.at("c");
+    auto request = [&](Id builderid, int priority) {
+        NewBuildset spec;
+        spec.builderids = {builderid};
+        spec.priority = priority;
+        return run(buildsets.add(spec)).request_by_builder.at(builderid);
+    };
+    EXPECT_TRUE(run(buildsets.builders_with_pending()).empty());
+    const auto c1 = request(c, 0);
+    const auto a1 = request(a, 0);
+    const auto a2 = request(a, 5);
+    const auto a3 = request(a, 0);
+    const auto b1 = request(b, 0);
+    EXPECT_EQ(run(buildsets.builders_with_pending()), (std::vector<Id>{a, b, c}));
+
+    // Highest priority first, then oldest; claimed requests are not pending.
+    auto brids = [](const std::vector<BuildRequest>& requests) {
+        std::vector<Id> out;
+        for (const auto& one : requests)
+            out.push_back(one.buildrequestid);
+        return out;
+    };
+    EXPECT_EQ(brids(run(buildsets.pending(a))), (std::vector<Id>{a2, a1, a3}));
+    EXPECT_TRUE(run(buildsets.claim({a2}, masterid)));
+    EXPECT_EQ(brids(run(buildsets.pending(a, 1))), (std::vector<Id>{a1}));
+
+    // Completed requests leave the queue; a builder with none left is not listed.
+    run(buildsets.complete({b1, c1}, 0));
+    EXPECT_EQ(run(buildsets.builders_with_pending()), (std::vector<Id>{a}));
+    run(buildsets.complete({a1, a2, a3}, 0));
+    EXPECT_TRUE(run(buildsets.builders_with_pending()).empty());
+}
+
 TEST_F(Stores, a_config_stores_builders_and_workers_in_one_step_and_a_reconfig_replaces_them) {
     const auto masterid = run(masters.find_or_create("host:/m"));
     auto first = run(builders.configure(masterid, {{"a", {}, {}}, {"b", {}, {}}},

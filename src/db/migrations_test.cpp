@@ -173,7 +173,7 @@ std::string describe_table(Connection& c, const std::string& table) {
         const auto name = row.text(1);
         if (name.starts_with("sqlite_autoindex")) return;
         // Kiln's own index beside Buildbot's (migration 3): extra, changes no query's result.
-        if (name == "buildrequests_waiting") return;
+        if (name == "buildrequests_queue") return;
         std::string line = name + " unique=" + std::to_string(row.integer(2)) + " on";
         for (const auto& column : c.query_all("PRAGMA index_info(" + name + ")"))
             line += " " + column.text(2);
@@ -200,8 +200,8 @@ TEST(Migrations, create_every_buildbot_table_and_every_index_named_in_the_data_m
     all_indexes.insert(kOtherIndexes.begin(), kOtherIndexes.end());
     auto indexes = names_in_schema(*database, "index");
     EXPECT_EQ(indexes.erase("buildrequest_collapses_buildid"), 1U);
-    // Kiln's own index (migration 3): the waiting requests, partial on complete = 0.
-    EXPECT_EQ(indexes.erase("buildrequests_waiting"), 1U);
+    // Kiln's own index (migration 3): requests in queue order.
+    EXPECT_EQ(indexes.erase("buildrequests_queue"), 1U);
     EXPECT_EQ(indexes, all_indexes);
     const auto unique = database->read_sync([](Connection& c) {
         std::set<std::string> names;

@@ -28,7 +28,7 @@ const SqlDialect& dialect_for(std::string_view backend);
 std::string schema_v1_ddl(const SqlDialect& dialect);
 // Migration 2: buildrequest_collapses (which build covered a collapsed build request).
 std::string schema_v2_ddl(const SqlDialect& dialect);
-// Migration 3: the partial index of waiting build requests.
+// Migration 3: the index of build requests in queue order (buildrequests_queue).
 std::string schema_v3_ddl(const SqlDialect& dialect);
 
 }  // namespace kiln::db::detail
