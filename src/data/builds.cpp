@@ -420,6 +420,29 @@ asio::awaitable<Log> Builds::finish_log(Id logid) {
     co_return log;
 }
 
+asio::awaitable<Log> Builds::finish_log(Id logid, std::string last_lines) {
+    if (last_lines.empty()) co_return co_await finish_log(logid);
+    struct Outcome {
+        Log appended;
+        Log finished;
+        std::int64_t new_bytes = 0;
+    };
+    auto work = [&](db::Connection& c) {
+        Outcome out;
+        out.new_bytes = db::append_log_lines(c, logid, last_lines, std::nullopt).new_bytes;
+        out.appended = *read_log(c, logid);
+        c.execute("UPDATE logs SET complete = 1 WHERE id = ?", params(logid));
+        db::compact_log(c, logid);
+        out.finished = *read_log(c, logid);
+        return out;
+    };
+    auto outcome = co_await context_.db.write(std::move(work));
+    context_.totals.log_bytes_appended += static_cast<std::uint64_t>(outcome.new_bytes);
+    announce(context_.bus, outcome.appended, "append");
+    announce(context_.bus, outcome.finished, "finished");
+    co_return std::move(outcome.finished);
+}
+
 asio::awaitable<std::optional<Log>> Builds::get_log(Id logid) {
     auto work = [logid](db::Connection& c) { return read_log(c, logid); };
     co_return co_await context_.db.read(std::move(work));

@@ -53,6 +53,8 @@ public:
     boost::asio::awaitable<Log> append_log(Id logid, std::string text,
                                            std::optional<std::int64_t> expected_first_line = {});
     boost::asio::awaitable<Log> finish_log(Id logid);
+    // append_log(last_lines) (when not empty) then finish_log in one transaction.
+    boost::asio::awaitable<Log> finish_log(Id logid, std::string last_lines);
     boost::asio::awaitable<std::optional<Log>> get_log(Id logid);
     boost::asio::awaitable<std::vector<Log>> logs(Id stepid);
     // Lines first..last (inclusive) of a log, each ending in '\n'.

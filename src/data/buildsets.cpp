@@ -499,11 +499,10 @@ asio::awaitable<std::optional<Buildset>> Buildsets::get(Id bsid) {
     co_return co_await context_.db.read(std::move(work));
 }
 
-asio::awaitable<core::Properties> Buildsets::properties(Id bsid) {
-    auto work = [bsid](db::Connection& c) {
-        core::Properties properties;
-        c.query(
-            "SELECT property_name, property_value FROM buildset_properties WHERE buildsetid = ?",
+namespace {
+core::Properties read_properties(db::Connection& c, Id bsid) {
+    core::Properties properties;
+    c.query("SELECT property_name, property_value FROM buildset_properties WHERE buildsetid = ?",
             params(bsid), [&](const db::Row& row) {
                 auto value = detail::from_json_text(row.text(1));
                 if (auto* pair = value.if_array();
@@ -512,7 +511,19 @@ asio::awaitable<core::Properties> Buildsets::properties(Id bsid) {
                 else
                     properties.set(row.text(0), value, "");
             });
-        return properties;
+    return properties;
+}
+}  // namespace
+
+asio::awaitable<core::Properties> Buildsets::properties(Id bsid) {
+    auto work = [bsid](db::Connection& c) { return read_properties(c, bsid); };
+    co_return co_await context_.db.read(std::move(work));
+}
+
+asio::awaitable<std::pair<std::optional<Buildset>, core::Properties>>
+Buildsets::get_with_properties(Id bsid) {
+    auto work = [bsid](db::Connection& c) {
+        return std::make_pair(read_buildset(c, bsid), read_properties(c, bsid));
     };
     co_return co_await context_.db.read(std::move(work));
 }

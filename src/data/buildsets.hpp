@@ -8,6 +8,7 @@
 
 #include <map>
 #include <set>
+#include <utility>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -101,6 +102,9 @@ public:
     boost::asio::awaitable<std::optional<BuildRequest>> get_request(Id brid);
     boost::asio::awaitable<std::optional<Buildset>> get(Id bsid);
     boost::asio::awaitable<core::Properties> properties(Id bsid);
+    // get() and properties() in one read (what a starting build needs).
+    boost::asio::awaitable<std::pair<std::optional<Buildset>, core::Properties>>
+    get_with_properties(Id bsid);
     // The diff's bytes of a stored patch (nullopt: no such patch).
     boost::asio::awaitable<std::optional<std::string>> patch_body(Id patchid);
 

@@ -217,6 +217,38 @@ TEST_F(Stores, finishing_a_build_with_its_state_string_announces_what_the_separa
     EXPECT_EQ(stored->results, 2);
 }
 
+TEST_F(Stores, finishing_a_log_with_its_last_lines_stores_and_announces_append_then_finished) {
+    const auto masterid = run(masters.find_or_create("host:/m"));
+    const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");
+    const auto workerid = run(workers.configure(masterid, {{"w", {builderid}}})).at("w");
+    NewBuildset spec;
+    spec.builderids = {builderid};
+    const auto brid = run(buildsets.add(spec)).request_by_builder.at(builderid);
+    auto build = run(builds.add(builderid, brid, workerid, masterid, {}, "building"));
+    auto step = run(builds.add_started_step(build.buildid, "compile", std::nullopt));
+    auto log = run(builds.add_log(step.stepid, "stdio", "s"));
+    run(builds.append_log(log.logid, "ofirst\n"));
+
+    const auto first = events.size();
+    const auto done = run(builds.finish_log(log.logid, std::string("osecond\nethird\n")));
+    ASSERT_EQ(events.size() - first, 2U);
+    const auto key = "logs/" + std::to_string(log.logid) + "/";
+    EXPECT_EQ(events[first], key + "append");
+    EXPECT_EQ(events[first + 1], key + "finished");
+    EXPECT_EQ(payloads[first].at("complete"), false);
+    EXPECT_EQ(payloads[first].at("num_lines"), 3);
+    EXPECT_TRUE(done.complete);
+    EXPECT_EQ(done.num_lines, 3);
+    EXPECT_EQ(run(builds.log_lines(log.logid, 0, 2)), "ofirst\nosecond\nethird\n");
+
+    // Nothing left to append: only "finished".
+    auto empty = run(builds.add_log(step.stepid, "empty", "t"));
+    const auto before = events.size();
+    EXPECT_TRUE(run(builds.finish_log(empty.logid, std::string())).complete);
+    ASSERT_EQ(events.size() - before, 1U);
+    EXPECT_EQ(events[before], "logs/" + std::to_string(empty.logid) + "/finished");
+}
+
 TEST_F(Stores, stopping_a_master_ends_its_builds_retry_and_requeues_their_requests) {
     const auto masterid = run(masters.find_or_create("host:/m"));
     const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");

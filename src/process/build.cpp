@@ -89,7 +89,8 @@ std::string Build::worker_builddir() const {
 }
 
 asio::awaitable<core::Properties> Build::initial_properties() {
-    auto properties = co_await services_.buildsets.properties(plan_.request.buildsetid);
+    auto inputs = co_await services_.buildsets.get_with_properties(plan_.request.buildsetid);
+    auto& [buildset, properties] = inputs;
     // Config properties do not override what the buildset asked for.
     for (const auto& [name, property] : plan_.properties.all())
         if (!properties.has(name)) properties.set(name, property.value, property.source);
@@ -98,7 +99,6 @@ asio::awaitable<core::Properties> Build::initial_properties() {
     properties.set("builddir", text(worker_builddir()), "Worker");
     properties.set("workerbuilddir", text(plan_.workerbuilddir), "Worker");
     properties.set("masterid", services_.masterid, "Build");
-    auto buildset = co_await services_.buildsets.get(plan_.request.buildsetid);
     if (buildset && !buildset->sourcestamps.empty()) {
         const auto& stamp = buildset->sourcestamps.front();
         auto optional = [](const std::optional<std::string>& value) {
@@ -112,7 +112,7 @@ asio::awaitable<core::Properties> Build::initial_properties() {
     }
     if (const auto* owner = properties.find("owner"); owner && !properties.has("owners"))
         properties.set("owners", boost::json::array{owner->value}, "Build");
-    co_return properties;
+    co_return std::move(properties);
 }
 
 asio::awaitable<Results> Build::run() {
@@ -218,8 +218,8 @@ asio::awaitable<void> Build::run_step(BuildStep& step) {
             spdlog::warn("build {}/{} step {}: {}", plan_.builder_name, build_->number,
                          options.name, error);
             auto log = co_await services_.builds.add_log(record.stepid, "err.text", "t");
-            co_await services_.builds.append_log(log.logid, error + "\n");
-            co_await services_.builds.finish_log(log.logid);
+            auto text = error + "\n";
+            co_await services_.builds.finish_log(log.logid, std::move(text));
         }
         if (stop_reason_ && outcome.results != Results::retry)
             outcome.results = stop_is_retry_ ? Results::retry : Results::cancelled;
@@ -313,8 +313,8 @@ asio::awaitable<void> Build::append_log(data::Id logid, std::string lines) {
     co_await services_.builds.append_log(logid, std::move(lines));
 }
 
-asio::awaitable<void> Build::finish_log(data::Id logid) {
-    co_await services_.builds.finish_log(logid);
+asio::awaitable<void> Build::finish_log(data::Id logid, std::string last_lines) {
+    co_await services_.builds.finish_log(logid, std::move(last_lines));
 }
 
 asio::awaitable<void> Build::set_state_string(std::string text) {

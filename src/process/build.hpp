@@ -77,7 +77,7 @@ public:
     boost::asio::awaitable<CommandResult> run_command(RemoteCommand command) override;
     boost::asio::awaitable<data::Log> add_log(std::string name, std::string type) override;
     boost::asio::awaitable<void> append_log(data::Id logid, std::string lines) override;
-    boost::asio::awaitable<void> finish_log(data::Id logid) override;
+    boost::asio::awaitable<void> finish_log(data::Id logid, std::string last_lines) override;
     boost::asio::awaitable<void> set_state_string(std::string text) override;
     boost::asio::awaitable<void> add_url(std::string name, std::string url) override;
     bool is_stopping() const override { return stop_reason_.has_value(); }

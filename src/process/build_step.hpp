@@ -66,7 +66,8 @@ public:
 
     virtual boost::asio::awaitable<data::Log> add_log(std::string name, std::string type) = 0;
     virtual boost::asio::awaitable<void> append_log(data::Id logid, std::string lines) = 0;
-    virtual boost::asio::awaitable<void> finish_log(data::Id logid) = 0;
+    // Appends last_lines (whole lines; may be empty) and finishes the log, in one store.
+    virtual boost::asio::awaitable<void> finish_log(data::Id logid, std::string last_lines) = 0;
     virtual boost::asio::awaitable<void> set_state_string(std::string text) = 0;
     virtual boost::asio::awaitable<void> add_url(std::string name, std::string url) = 0;
 

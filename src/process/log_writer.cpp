@@ -80,8 +80,10 @@ asio::awaitable<void> LogWriter::finish() {
     static constexpr std::array<char, 3> kStreams{'o', 'e', 'h'};
     for (std::size_t i = 0; i < partials_.size(); ++i)
         if (!partials_[i].text.empty()) end_line(kStreams[i], partials_[i]);
-    co_await flush();
-    co_await context_.finish_log(logid_);
+    // The last lines and the end of the log in one store.
+    std::string lines;
+    lines.swap(ready_);
+    co_await context_.finish_log(logid_, std::move(lines));
 }
 
 }  // namespace kiln::process

@@ -40,7 +40,8 @@ public:
         ++appends;
         co_return;
     }
-    asio::awaitable<void> finish_log(data::Id) override {
+    asio::awaitable<void> finish_log(data::Id, std::string lines) override {
+        stored += lines;
         is_finished = true;
         co_return;
     }

@@ -502,8 +502,7 @@ asio::awaitable<process::StepOutcome> GitStep::run(process::StepContext& context
         auto patch_log = co_await context.add_log("patch", "t");
         auto text = utf8_only(stamp.patch->body);
         if (!text.empty() && text.back() != '\n') text += '\n';
-        co_await context.append_log(patch_log.logid, std::move(text));
-        co_await context.finish_log(patch_log.logid);
+        co_await context.finish_log(patch_log.logid, std::move(text));
         git_run.set_patch(std::move(stamp.patch));
     }
     process::StepOutcome outcome;

@@ -144,8 +144,7 @@ asio::awaitable<process::StepOutcome> TriggerStep::run(process::StepContext& con
     }
     if (!errors.empty()) {
         auto log = co_await context.add_log("err.text", "t");
-        co_await context.append_log(log.logid, errors);
-        co_await context.finish_log(log.logid);
+        co_await context.finish_log(log.logid, errors);
     }
     if (!triggered.empty()) co_await context.set_state_string("triggered " + join(triggered));
     if (!wait) co_return process::StepOutcome{results, trigger_summary(triggered, {})};

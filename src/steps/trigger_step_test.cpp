@@ -94,7 +94,10 @@ public:
         log_text += lines;
         co_return;
     }
-    asio::awaitable<void> finish_log(data::Id) override { co_return; }
+    asio::awaitable<void> finish_log(data::Id, std::string lines) override {
+        log_text += lines;
+        co_return;
+    }
     asio::awaitable<void> set_state_string(std::string text) override {
         state = std::move(text);
         co_return;
