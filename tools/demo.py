@@ -108,6 +108,10 @@ def main():
     port = free_port()
     if not os.path.exists(os.path.join(master_dir, 'master.lua')):
         run(kiln, 'create-master', master_dir, stdout=subprocess.DEVNULL)
+    else:
+        # A demo directory left by an older Kiln: bring its database up to date, as
+        # `kiln start` refuses an older schema.
+        run(kiln, 'upgrade-master', master_dir, stdout=subprocess.DEVNULL)
     with open(os.path.join(master_dir, 'master.lua'), 'w') as f:
         f.write(DEMO_CONFIG.replace('@PORT@', str(port)).replace('@REPO@', repo)
                 .replace('@WWW@', str(args.www_port)))
