@@ -146,7 +146,12 @@ struct ChildSetup {
 
 // The sanitizers' runtimes do not follow a child that shares the parent's memory: plain fork
 // there.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define KILN_SPAWN_WITH_FORK 1  // clang before 17 does not define __SANITIZE_*__
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(KILN_SPAWN_WITH_FORK)
 constexpr bool kShareMemory = false;
 #else
 constexpr bool kShareMemory = true;
