@@ -31,6 +31,7 @@ are left out of the table; they stay in the JSON).
 """
 import argparse
 import json
+import re
 import os
 import subprocess
 import sys
@@ -166,8 +167,13 @@ def main():
                 '| benchmark |') and line.split('|')[1].strip() not in ran
                 and not any(part in line.split('|')[2] for part in CONDITIONS)]
             if kept:
+                when = re.search(r'run: (\d{4}-\d\d-\d\d \d\d:\d\d)', old[1] if len(old) > 1 else '')
+                earlier = re.search(r'[Rr]ows of .* are from (the run of [^.]*|an earlier run)',
+                                    old[1] if len(old) > 1 else '')
+                source = (earlier.group(1) if earlier else
+                          f'the run of {when.group(1)}' if when else 'an earlier run')
                 head += (' Rows of ' + ', '.join(sorted({l.split('|')[1].strip() for l in kept}))
-                         + ' are from an earlier run.')
+                         + f' are from {source}.')
                 order = [name for name, _ in benches('', False, None)]
                 rows = sorted(kept + summary.splitlines()[2:], key=lambda l: order.index(
                     l.split('|')[1].strip()) if l.split('|')[1].strip() in order else len(order))
