@@ -11,13 +11,19 @@ Workloads (each repeated --repeat times, alternating workers; min and median rep
            build's wall time, worker CPU s, master CPU s; CPU utilisation of both sides
            (CPU s / wall s) tells which one is the bottleneck (a side near 1.0 = one core
            saturated).  'worker_active_s' = time until the worker's CPU stopped growing, i.e.
-           when it was done producing (the master may still be storing the log).
+           when it was done producing (the master may still be storing the log).  Worker CPU
+           s per 100 MB: the worker process alone (worker_own_...) and with the step command.
 
 usage:
   /usr/bin/python3 bench/worker_bench.py --kiln-worker build/<preset>/app/kiln-worker
   /usr/bin/python3 bench/worker_bench.py --worker specworker --log-mb 20 --repeat 3 \
       --out /tmp/bench.json
-Writes JSON to --out (if given) and prints a markdown table with stock/test ratios.
+  ... --quick        1 run each, 50 commands, 50 MB of output
+  ... --only kiln    the worker under test alone (--only buildbot: the stock worker alone)
+Writes JSON to --out (if given) and prints a markdown table with stock/test ratios.  The JSON
+'summary' is what bench/run.py tabulates: per metric 'buildbot' (stock buildbot-worker 3.7)
+and 'kiln' (the worker under test) {min, median}, 'kiln_advantage' (stock/test for costs,
+test/stock for throughputs; None where a ratio means nothing) and 'label'.
 """
 import argparse
 import json
@@ -140,8 +146,12 @@ def bench_output(master, proc, nbytes):
             bottleneck += ' (CPU-starved by other load)'
         else:
             bottleneck += ' (no side CPU-saturated: I/O or latency bound)'
+    per_100mb = 100e6 / nbytes
     return dict(r, ok=ok, bytes=nbytes, log_lines=lines, expected_output_lines=expect_lines,
                 mb_per_s=nbytes / 1e6 / wall if wall else None,
+                worker_cpu_s_per_100mb=r['worker_cpu_s'] * per_100mb,
+                worker_own_cpu_s_per_100mb=r['worker_own_cpu_s'] * per_100mb,
+                master_cpu_s_per_100mb=r['master_cpu_s'] * per_100mb,
                 worker_mb_per_s=(nbytes / 1e6 / r['worker_active_s']
                                  if r['worker_active_s'] else None),
                 worker_util=wu, master_util=mu, bottleneck=bottleneck)
@@ -176,9 +186,15 @@ def main(argv=None):
     ap.add_argument('--steps', type=int, default=50, help='trivial workload: commands (50)')
     ap.add_argument('--skip', choices=['trivial', 'output'], action='append', default=[],
                     help='skip a workload')
+    ap.add_argument('--quick', action='store_true',
+                    help='1 run each, 50 commands, 50 MB of output')
+    ap.add_argument('--only', choices=['kiln', 'buildbot'],
+                    help='run only the worker under test (kiln) or only the stock worker')
     ap.add_argument('--out', help='write the results as JSON to this file')
     ap.add_argument('--keep', action='store_true', help='keep the temp dir')
     args = ap.parse_args(argv)
+    if args.quick:
+        args.repeat, args.steps, args.log_mb = 1, 50, min(args.log_mb, 50)
 
     try:
         test = rm.make_worker(args.worker, kiln_binary=args.kiln_worker,
@@ -188,6 +204,10 @@ def main(argv=None):
         return 2
     kinds = [('stock', rm.StockWorker()),
              (test.kind if args.worker != 'stock' else 'stock-2', test)]
+    # roles in the summary: 'buildbot' = the stock worker, 'kiln' = the worker under test
+    roles = {kinds[0][0]: 'buildbot', kinds[1][0]: 'kiln'}
+    if args.only:
+        kinds = [k for k in kinds if roles[k[0]] == args.only]
     nbytes = int(args.log_mb * 1e6)
 
     rm.enable_subreaper()
@@ -231,55 +251,69 @@ def main(argv=None):
         else:
             print(f'kept {root}', file=sys.stderr)
 
-    metrics = [  # (workload, key, label, higher_is_better)
-        ('trivial', 'worker_cpu_ms_per_cmd', 'trivial: worker CPU ms / command (incl. `true`)', False),
-        ('trivial', 'worker_own_cpu_ms_per_cmd', 'trivial: worker process alone, CPU ms / command', False),
-        ('trivial', 'master_cpu_ms_per_cmd', 'trivial: master CPU ms / command', False),
-        ('trivial', 'wall_ms_per_cmd', 'trivial: wall ms / command', False),
-        ('output', 'mb_per_s', f'output {args.log_mb:g} MB: MB/s (wall)', True),
-        ('output', 'worker_mb_per_s', 'output: MB/s until worker done', True),
-        ('output', 'worker_cpu_s', 'output: worker CPU s', False),
-        ('output', 'master_cpu_s', 'output: master CPU s', False),
-        ('output', 'worker_util', 'output: worker CPU utilisation', False),
-        ('output', 'master_util', 'output: master CPU utilisation', False),
-        ('trivial', 'other_cpu_cores', 'trivial: other load on the machine (cores)', False),
-        ('output', 'other_cpu_cores', 'output: other load on the machine (cores)', False),
+    # (workload, key, label, kind): kind 'cost' (advantage = stock / test), 'throughput'
+    # (test / stock) or 'condition' (how the run went, not a cost: no ratio)
+    metrics = [
+        ('trivial', 'worker_own_cpu_ms_per_cmd', 'trivial: worker process CPU ms / command', 'cost'),
+        ('trivial', 'worker_cpu_ms_per_cmd', 'trivial: worker CPU ms / command incl. `true`', 'cost'),
+        ('trivial', 'master_cpu_ms_per_cmd', 'trivial: Buildbot master CPU ms / command', 'cost'),
+        ('trivial', 'wall_ms_per_cmd', 'trivial: wall ms / command', 'cost'),
+        ('output', 'mb_per_s', f'output {args.log_mb:g} MB: MB/s (wall, whole build)', 'throughput'),
+        ('output', 'worker_mb_per_s', 'output: MB/s until the worker was done', 'throughput'),
+        ('output', 'worker_own_cpu_s_per_100mb', 'output: worker process CPU s / 100 MB', 'cost'),
+        ('output', 'worker_cpu_s_per_100mb', 'output: worker CPU s / 100 MB incl. the command',
+         'cost'),
+        ('output', 'master_cpu_s_per_100mb', 'output: Buildbot master CPU s / 100 MB', 'cost'),
+        ('output', 'worker_util', 'output: worker CPU utilisation (cores)', 'condition'),
+        ('output', 'master_util', 'output: master CPU utilisation (cores)', 'condition'),
+        ('trivial', 'other_cpu_cores', 'trivial: other load on the machine (cores)', 'condition'),
+        ('output', 'other_cpu_cores', 'output: other load on the machine (cores)', 'condition'),
     ]
-    (ka, _), (kb, _) = kinds
+    names = [k for k, _ in kinds]
     summary = {}
     rows = []
-    for wl, key, label, _hib in metrics:
+    for wl, key, label, kind in metrics:
         if wl in args.skip:
             continue
-        sa = stats([r[key] for r in results[ka][wl]])
-        sb = stats([r[key] for r in results[kb][wl]])
-        ratio = (sa['median'] / sb['median']) if sa['median'] and sb['median'] else None
-        summary[f'{wl}.{key}'] = {ka: sa, kb: sb, 'ratio_median': ratio}
-        rows.append(f'| {label} | {fmt(sa["min"])} / {fmt(sa["median"])} | '
-                    f'{fmt(sb["min"])} / {fmt(sb["median"])} | {fmt(ratio)} |')
-    bottlenecks = {k: sorted({r['bottleneck'] for r in results[k]['output']})
-                   for k, _ in kinds}
-    ok = all(r['ok'] for k, _ in kinds for wl in ('trivial', 'output') for r in results[k][wl])
+        st = {k: stats([r[key] for r in results[k][wl]]) for k in names}
+        adv = None
+        stock, test = st.get(kinds[0][0]), st.get(kinds[-1][0])
+        if kind != 'condition' and len(names) == 2 and stock['median'] and test['median'] \
+                and stock['median'] > 0 and test['median'] > 0:
+            adv = (stock['median'] / test['median'] if kind == 'cost'
+                   else test['median'] / stock['median'])
+        entry = {roles[k]: st[k] for k in names}
+        entry.update(label=label, kind=kind, kiln_advantage=adv)
+        summary[f'{wl}.{key}'] = entry
+        cells = ' | '.join(f'{fmt(st[k]["min"])} / {fmt(st[k]["median"])}' for k in names)
+        rows.append(f'| {label} | {cells} | {fmt(adv) + "×" if adv else "-"} |')
+    bottlenecks = {k: sorted({r['bottleneck'] for r in results[k]['output']}) for k in names}
+    ok = all(r['ok'] for k in names for wl in ('trivial', 'output') for r in results[k][wl])
 
-    print(f'\n## Worker benchmark: {ka} vs {kb} ({args.repeat} runs each, min / median)\n')
-    print(f'| metric | {ka} | {kb} | ratio {ka}/{kb} (median) |')
-    print('|---|---|---|---|')
+    print(f'\n## Worker benchmark: {" vs ".join(names)} on the Buildbot 3.7 master '
+          f'({args.repeat} run(s) each, min / median)\n')
+    print(f'| metric | {" | ".join(names)} | {names[-1]} advantage (median) |')
+    print('|---|' + '---|' * len(names) + '---|')
     print('\n'.join(rows))
+    print(f'\nadvantage = {names[0]}/{names[-1]} for costs, {names[-1]}/{names[0]} for '
+          f'throughputs; none for the run conditions.')
     if 'output' not in args.skip:
         print('\nbottleneck of the output workload (side with the higher CPU utilisation): '
               + ', '.join(f'{k}: {"/".join(v)}' for k, v in bottlenecks.items()))
-    other = [r['other_cpu_cores'] for k, _ in kinds for wl in ('trivial', 'output')
+    other = [r['other_cpu_cores'] for k in names for wl in ('trivial', 'output')
              for r in results[k][wl]]
     if other and max(other) > 0.25:
         print(f'\nWARNING: other processes used up to {max(other):.2f} of {os.cpu_count()} '
               f'cores during the runs: wall-time figures are not reliable, CPU times are.')
-    print(f'\nall builds correct: {ok}; total {time.monotonic() - t0:.0f}s')
+    print(f'\nall builds correct: {ok}; total {time.monotonic() - t0:.0f}s; load average '
+          f'{os.getloadavg()[0]:.1f}')
 
     if args.out:
         with open(args.out, 'w') as f:
-            json.dump({'config': {'workers': [ka, kb], 'repeat': args.repeat,
+            json.dump({'config': {'workers': names, 'roles': roles, 'repeat': args.repeat,
                                   'log_mb': args.log_mb, 'trivial_commands': args.steps,
-                                  'clk_tck': rm.CLK_TCK, 'cpus': os.cpu_count()},
+                                  'clk_tck': rm.CLK_TCK, 'cpus': os.cpu_count(),
+                                  'load_avg': os.getloadavg()},
                        'runs': results, 'summary': summary, 'bottlenecks': bottlenecks,
                        'all_ok': ok}, f, indent=1)
     return 0 if ok else 1

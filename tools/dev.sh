@@ -5,7 +5,8 @@
 #   tools/dev.sh build [PRESET]
 #   tools/dev.sh web    build the web UI only (web/dist)
 #   tools/dev.sh web-test   build the web UI and run its checks and tests (uses build/dev)
-#   tools/dev.sh bench [--quick] [--docs]   every benchmark, Kiln vs Buildbot 3.7 (bench/run.py)
+#   tools/dev.sh bench [--quick] [--docs] [--bench NAME]   every benchmark (or NAME), Kiln vs
+#                       Buildbot 3.7 (bench/run.py)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,7 +80,7 @@ bench)
     exec /usr/bin/python3 "$root/bench/run.py" --build "$root/build/release" "${@:2}"
     ;;
 *)
-    echo "usage: tools/dev.sh run | test | build [PRESET] | web | web-test | bench [--quick] [--docs]" >&2
+    echo "usage: tools/dev.sh run | test | build [PRESET] | web | web-test | bench [--quick] [--docs] [--bench NAME]" >&2
     exit 2
     ;;
 esac

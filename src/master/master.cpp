@@ -322,7 +322,9 @@ Master::State::on_worker(std::shared_ptr<process::WorkerConnection> connection) 
         spdlog::warn("worker {} lost during setup: {}", name, lost.what());
         co_return;
     }
-    co_await workers.connected(workerid, masterid, to_json_object(connection->info()));
+    // Stored once; the connection keeps only what it uses (not the worker's environment).
+    auto info = to_json_object(connection->take_info());
+    co_await workers.connected(workerid, masterid, std::move(info));
     spdlog::info("worker {} attached from {}", name, connection->remote_endpoint());
     pool.attach(connection);
     co_await connection->wait_lost();

@@ -152,15 +152,11 @@ WorkerConnection::~WorkerConnection() {
 
 std::string WorkerConnection::remote_endpoint() const { return socket_->remote_endpoint(); }
 
-std::string WorkerConnection::basedir() const { return text_field(info_, "basedir"); }
+std::string WorkerConnection::basedir() const { return basedir_; }
 
-std::string WorkerConnection::system() const {
-    auto system = text_field(info_, "system");
-    if (system.empty()) return "posix";
-    return system;
-}
+std::string WorkerConnection::system() const { return system_.empty() ? "posix" : system_; }
 
-std::string WorkerConnection::version() const { return text_field(info_, "version"); }
+std::string WorkerConnection::version() const { return version_; }
 
 std::optional<std::string> WorkerConnection::command_version(std::string_view command) const {
     auto it = command_versions_.find(std::string(command));
@@ -185,6 +181,9 @@ core::Expected<void> WorkerConnection::set_info(const Value& info) {
         }
     }
     info_ = *map;
+    basedir_ = text_field(info_, "basedir");
+    system_ = text_field(info_, "system");
+    version_ = text_field(info_, "version");
     command_versions_ = std::move(versions);
     return {};
 }

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -52,7 +53,10 @@ public:
     std::string remote_endpoint() const;
 
     // --- worker info (get_worker_info; empty before attach) ----------------------------------
+    // The whole map (environ included, several kB) stays only until take_info() moves it out
+    // to be stored; basedir(), system() and version() answer either way.
     const protocol::Map& info() const { return info_; }
+    protocol::Map take_info() { return std::exchange(info_, {}); }
     std::string basedir() const;  // absolute base directory on the worker
     std::string system() const;   // "posix" (default) or "nt"
     std::string version() const;  // e.g. "3.7.0-2"; empty when not given
@@ -136,6 +140,7 @@ private:
     std::string name_;
     WorkerConnectionOptions options_;
     protocol::Map info_;
+    std::string basedir_, system_, version_;
     std::map<std::string, std::string> command_versions_;
     protocol::PendingRequests<std::shared_ptr<Slot>> pending_;
     std::map<std::string, std::shared_ptr<Running>> running_;

@@ -215,3 +215,31 @@ TEST(ShellProcess, a_missing_program_gives_rc_1_and_a_message) {
     EXPECT_EQ(run.link.rc(), 1);
     EXPECT_NE(run.link.text_of("stderr").find("no-such-program-kiln"), std::string::npos);
 }
+
+// The child starts but execve fails (an executable file that is no program): the failure
+// comes back from the child, the command ends with rc 1 and the reason, and a later command
+// runs normally (the worker's own state is intact after the failed child).
+TEST(ShellProcess, a_program_that_execve_refuses_gives_rc_1_and_a_message) {
+    TempDir dir;
+    auto bogus = dir.path / "not-a-program";
+    std::ofstream(bogus) << "\x7f"
+                         << "garbage";
+    std::filesystem::permissions(bogus, std::filesystem::perms::owner_all);
+    {
+        asio::io_context context;
+        CommandRun run;
+        run_command(context, run,
+                    Map{{"command", Value{Array{Value{bogus.string()}}}},
+                        {"workdir", Value{dir.path.string()}}});
+        EXPECT_EQ(run.link.rc(), 1);
+        EXPECT_NE(run.link.text_of("stderr").find("cannot execute"), std::string::npos)
+            << run.link.text_of("stderr");
+    }
+    asio::io_context context;
+    CommandRun run;
+    run_command(context, run,
+                Map{{"command", Value{Array{Value{"sh"}, Value{"-c"}, Value{"echo ok"}}}},
+                    {"workdir", Value{dir.path.string()}}});
+    EXPECT_EQ(run.link.rc(), 0);
+    EXPECT_EQ(run.link.text_of("stdout"), "ok\n");
+}
