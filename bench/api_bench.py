@@ -59,7 +59,8 @@ from common import (BUILDBOT, CLK_TCK, HOST, STARTED, BenchError, Proc,  # noqa:
                     add_binary_args, add_nice_arg, add_only_arg, add_output_args,
                     argument_parser, bench_root, buildbot_missing, compare_row,
                     executables_missing, free_ports, host_busy_s, log, port_open,
-                    proc_cpu_s, proc_mem_kb, run_tool, stats, write_results)
+                    proc_cpu_s, proc_mem_kb, run_tool, start_buildbot_master, stats,
+                    write_results)
 
 BB_CFG = os.path.join(HERE, 'bench_api_master.cfg')
 WRK_SCRIPT = os.path.join(HERE, 'wrk_report.lua')
@@ -225,32 +226,10 @@ class BuildbotMaster(ApiMaster):
         return self.fill
 
     def start(self, nbuilders):
-        twistd_log = os.path.join(self.basedir, 'twistd.log')
-        for _ in range(3):
-            worker_port, self.www_port = free_ports(2)
-            env = dict(os.environ, BBREF_MSGPACK_PORT=str(worker_port),
-                       BENCH_WWW_PORT=str(self.www_port), BENCH_BUILDERS=str(nbuilders))
-            self.proc = Proc(NICE + [BUILDBOT, 'start', '--nodaemon', self.basedir],
-                             os.path.join(self.root, 'master.console.log'), cwd=self.basedir,
-                             env=env)
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline and self.proc.alive():
-                with contextlib.suppress(OSError):
-                    with open(twistd_log) as f:
-                        if 'BuildMaster is running' in f.read():
-                            break
-                time.sleep(0.2)
-            if self.proc.alive() and port_open(self.www_port):
-                return
-            out = self.proc.output()
-            with contextlib.suppress(OSError):
-                out += open(twistd_log).read()[-3000:]
-            self.proc.stop()
-            if 'in use' not in out:
-                raise BenchError(f'buildbot master did not start:\n{out[-4000:]}')
-            with contextlib.suppress(OSError):
-                os.rename(twistd_log, twistd_log + '.failed')
-        raise BenchError('buildbot master: no free port')
+        self.proc, _, self.www_port = start_buildbot_master(
+            self.basedir, os.path.join(self.root, 'master.console.log'),
+            {'BENCH_BUILDERS': str(nbuilders)}, prefix=NICE, timeout=180,
+            need_worker_port=False)
 
 
 def fill_buildbot_db(path, master_name, nbuilds, nbuilders, log_bytes):

@@ -124,6 +124,40 @@ class Proc:
         self.log_file.close()
 
 
+def start_buildbot_master(basedir, console_log, extra_env, prefix=(), timeout=120,
+                          need_worker_port=True):
+    """`buildbot start --nodaemon basedir` with BBREF_MSGPACK_PORT / BENCH_WWW_PORT set to two
+    free ports plus extra_env (a dict); waits for 'BuildMaster is running' and the ports to
+    answer. A port taken meanwhile ('in use') is retried with new ports (3 tries). Returns
+    (proc, worker_port, www_port)."""
+    twistd_log = os.path.join(basedir, 'twistd.log')
+    for _ in range(3):
+        worker_port, www_port = free_ports(2)
+        env = dict(os.environ, BBREF_MSGPACK_PORT=str(worker_port),
+                   BENCH_WWW_PORT=str(www_port), **extra_env)
+        proc = Proc(list(prefix) + [BUILDBOT, 'start', '--nodaemon', basedir], console_log,
+                    cwd=basedir, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.alive():
+            with contextlib.suppress(OSError):
+                with open(twistd_log) as f:
+                    if 'BuildMaster is running' in f.read():
+                        break
+            time.sleep(0.2)
+        if (proc.alive() and port_open(www_port)
+                and (not need_worker_port or port_open(worker_port))):
+            return proc, worker_port, www_port
+        out = proc.output()
+        with contextlib.suppress(OSError):
+            out += open(twistd_log).read()[-3000:]
+        proc.stop()
+        if 'in use' not in out:
+            raise BenchError(f'buildbot master did not start:\n{out[-4000:]}')
+        with contextlib.suppress(OSError):
+            os.rename(twistd_log, twistd_log + '.failed')
+    raise BenchError('buildbot master: no free port')
+
+
 def run_tool(argv, cwd=None, env=None, timeout=120):
     r = subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)

@@ -211,32 +211,9 @@ class BuildbotMaster(mb.Master):
         os.makedirs(self.root)
         bc.run_tool([BUILDBOT, 'create-master', '-q', self.basedir])
         shutil.copyfile(BB_CFG, os.path.join(self.basedir, 'master.cfg'))
-        twistd_log = os.path.join(self.basedir, 'twistd.log')
-        for _ in range(3):
-            self.worker_port, self.www_port = bc.free_ports(2)
-            env = dict(os.environ, BBREF_MSGPACK_PORT=str(self.worker_port),
-                       BENCH_WWW_PORT=str(self.www_port), BENCH_WORKER_PASS=WORKER_PASS)
-            self.proc = bc.Proc(NICE + [BUILDBOT, 'start', '--nodaemon', self.basedir],
-                                os.path.join(self.root, 'master.console.log'), cwd=self.basedir,
-                                env=env)
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and self.proc.alive():
-                with contextlib.suppress(OSError):
-                    with open(twistd_log) as f:
-                        if 'BuildMaster is running' in f.read():
-                            break
-                time.sleep(0.2)
-            if self.proc.alive() and bc.port_open(self.www_port) and bc.port_open(self.worker_port):
-                return
-            out = self.proc.output()
-            with contextlib.suppress(OSError):
-                out += open(twistd_log).read()[-3000:]
-            self.proc.stop()
-            if 'in use' not in out:
-                raise BenchError(f'buildbot master did not start:\n{out[-4000:]}')
-            with contextlib.suppress(OSError):
-                os.rename(twistd_log, twistd_log + '.failed')
-        raise BenchError('buildbot master: no free port')
+        self.proc, self.worker_port, self.www_port = bc.start_buildbot_master(
+            self.basedir, os.path.join(self.root, 'master.console.log'),
+            {'BENCH_WORKER_PASS': WORKER_PASS}, prefix=NICE)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from common import (BUILDBOT, BUILDBOT_WORKER, CLK_TCK, HOST, WORKER_PASS,  # no
                     BenchError, Proc, add_binary_args, add_only_arg, add_output_args,
                     argument_parser, bench_root, buildbot_missing, compare_row,
                     executables_missing, free_ports, host_busy_s, log, port_open, proc_cpu_s,
-                    proc_mem_kb, run_tool, stats, write_results)
+                    proc_mem_kb, run_tool, start_buildbot_master, stats, write_results)
 
 BB_CFG = os.path.join(HERE, 'bench_master_forced.cfg')
 POLL = 0.1          # trivial workload: completion polled every 0.1 s
@@ -237,36 +237,13 @@ class BuildbotMaster(Master):
         os.makedirs(self.root)
         run_tool([BUILDBOT, 'create-master', '-q', self.basedir])
         shutil.copyfile(BB_CFG, os.path.join(self.basedir, 'master.cfg'))
-        twistd_log = os.path.join(self.basedir, 'twistd.log')
-        for _ in range(3):
-            self.worker_port, self.www_port = free_ports(2)
-            env = dict(os.environ, BBREF_MSGPACK_PORT=str(self.worker_port),
-                       BENCH_WWW_PORT=str(self.www_port), BENCH_WORKERS=str(self.nworkers),
-                       BENCH_WORKER_PASS=WORKER_PASS, BENCH_LOG_BYTES=str(self.log_bytes))
-            self.proc = Proc([BUILDBOT, 'start', '--nodaemon', self.basedir],
-                             os.path.join(self.root, 'master.console.log'), cwd=self.basedir,
-                             env=env)
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and self.proc.alive():
-                with contextlib.suppress(OSError):
-                    with open(twistd_log) as f:
-                        if 'BuildMaster is running' in f.read():
-                            break
-                time.sleep(0.2)
-            if self.proc.alive() and port_open(self.www_port) and port_open(self.worker_port):
-                self.http = http.client.HTTPConnection(HOST, self.www_port, timeout=120)
-                builders = self.get('/api/v2/builders')['builders']
-                self.builderids = {b['name']: b['builderid'] for b in builders}
-                return
-            out = self.proc.output()
-            with contextlib.suppress(OSError):
-                out += open(twistd_log).read()[-3000:]
-            self.proc.stop()
-            if 'in use' not in out:
-                raise BenchError(f'buildbot master did not start:\n{out[-4000:]}')
-            with contextlib.suppress(OSError):
-                os.rename(twistd_log, twistd_log + '.failed')
-        raise BenchError('buildbot master: no free port')
+        self.proc, self.worker_port, self.www_port = start_buildbot_master(
+            self.basedir, os.path.join(self.root, 'master.console.log'),
+            {'BENCH_WORKERS': str(self.nworkers), 'BENCH_WORKER_PASS': WORKER_PASS,
+             'BENCH_LOG_BYTES': str(self.log_bytes)})
+        self.http = http.client.HTTPConnection(HOST, self.www_port, timeout=120)
+        builders = self.get('/api/v2/builders')['builders']
+        self.builderids = {b['name']: b['builderid'] for b in builders}
 
     def get(self, path):
         self.http.request('GET', path)

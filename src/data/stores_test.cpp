@@ -33,6 +33,31 @@ protected:
         return std::find(events.begin(), events.end(), key) != events.end();
     }
 
+    // A master with builder "app" and worker "w" configured for it.
+    struct App {
+        Id masterid = 0;
+        Id builderid = 0;
+        Id workerid = 0;
+    };
+    App configure_app() {
+        App app;
+        app.masterid = run(masters.find_or_create("host:/m"));
+        app.builderid = run(builders.configure(app.masterid, {{"app", {}, {}}})).at("app");
+        app.workerid = run(workers.configure(app.masterid, {{"w", {app.builderid}}})).at("w");
+        return app;
+    }
+    // A buildset with one request, for builderid; returns the request's id.
+    Id request_for(Id builderid) {
+        NewBuildset spec;
+        spec.builderids = {builderid};
+        return run(buildsets.add(spec)).request_by_builder.at(builderid);
+    }
+    // A new request of app's builder and its build on "w", state "building".
+    Build start_build(const App& app) {
+        return run(builds.add(app.builderid, request_for(app.builderid), app.workerid, app.masterid,
+                              {}, "building"));
+    }
+
     Masters masters{context};
     Builders builders{context};
     Workers workers{context};
@@ -118,13 +143,7 @@ TEST_F(Stores, builds_are_numbered_per_builder) {
 }
 
 TEST_F(Stores, combined_step_calls_store_and_announce_what_the_separate_calls_do) {
-    const auto masterid = run(masters.find_or_create("host:/m"));
-    const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");
-    const auto workerid = run(workers.configure(masterid, {{"w", {builderid}}})).at("w");
-    NewBuildset spec;
-    spec.builderids = {builderid};
-    const auto brid = run(buildsets.add(spec)).request_by_builder.at(builderid);
-    auto build = run(builds.add(builderid, brid, workerid, masterid, {}, "building"));
+    auto build = start_build(configure_app());
 
     auto event_names = [this](std::size_t from, std::size_t to) {
         std::vector<std::string> names;
@@ -175,16 +194,9 @@ TEST_F(Stores, combined_step_calls_store_and_announce_what_the_separate_calls_do
 }
 
 TEST_F(Stores, finishing_a_build_with_its_state_string_announces_what_the_separate_calls_do) {
-    const auto masterid = run(masters.find_or_create("host:/m"));
-    const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");
-    const auto workerid = run(workers.configure(masterid, {{"w", {builderid}}})).at("w");
-    auto request = [&] {
-        NewBuildset one;
-        one.builderids = {builderid};
-        return run(buildsets.add(one)).request_by_builder.at(builderid);
-    };
-    auto separate = run(builds.add(builderid, request(), workerid, masterid, {}, "building"));
-    auto combined = run(builds.add(builderid, request(), workerid, masterid, {}, "building"));
+    const auto app = configure_app();
+    auto separate = start_build(app);
+    auto combined = start_build(app);
 
     const auto first = events.size();
     run(builds.set_state_string(separate.buildid, "failed compile"));
@@ -218,13 +230,7 @@ TEST_F(Stores, finishing_a_build_with_its_state_string_announces_what_the_separa
 }
 
 TEST_F(Stores, finishing_a_log_with_its_last_lines_stores_and_announces_append_then_finished) {
-    const auto masterid = run(masters.find_or_create("host:/m"));
-    const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");
-    const auto workerid = run(workers.configure(masterid, {{"w", {builderid}}})).at("w");
-    NewBuildset spec;
-    spec.builderids = {builderid};
-    const auto brid = run(buildsets.add(spec)).request_by_builder.at(builderid);
-    auto build = run(builds.add(builderid, brid, workerid, masterid, {}, "building"));
+    auto build = start_build(configure_app());
     auto step = run(builds.add_started_step(build.buildid, "compile", std::nullopt));
     auto log = run(builds.add_log(step.stepid, "stdio", "s"));
     run(builds.append_log(log.logid, "ofirst\n"));
@@ -250,12 +256,8 @@ TEST_F(Stores, finishing_a_log_with_its_last_lines_stores_and_announces_append_t
 }
 
 TEST_F(Stores, stopping_a_master_ends_its_builds_retry_and_requeues_their_requests) {
-    const auto masterid = run(masters.find_or_create("host:/m"));
-    const auto builderid = run(builders.configure(masterid, {{"app", {}, {}}})).at("app");
-    const auto workerid = run(workers.configure(masterid, {{"w", {builderid}}})).at("w");
-    NewBuildset spec;
-    spec.builderids = {builderid};
-    const auto brid = run(buildsets.add(spec)).request_by_builder.at(builderid);
+    const auto [masterid, builderid, workerid] = configure_app();
+    const auto brid = request_for(builderid);
     ASSERT_TRUE(run(buildsets.claim({brid}, masterid)));
     auto build = run(builds.add(builderid, brid, workerid, masterid, {}, "building"));
     auto step = run(builds.add_step(build.buildid, "test"));

@@ -47,6 +47,42 @@ void run_coroutine(MakeCoroutine make) {
     if (failure) std::rethrow_exception(failure);
 }
 
+// Keeps the database's writer busy inside a write (which adds master "first") from
+// construction until release(), so that writes submitted meanwhile queue behind it.
+class WriterHeld {
+public:
+    explicit WriterHeld(Database& db)
+        : blocker_(std::async(std::launch::async, [this, &db] {
+            db.write_sync([this](Connection& c) {
+                add_master(c, "first");
+                started_.set_value();
+                release_.get_future().wait();
+            });
+        })) {
+        started_.get_future().wait();
+    }
+    WriterHeld(const WriterHeld&) = delete;
+    WriterHeld& operator=(const WriterHeld&) = delete;
+    ~WriterHeld() { release(); }
+    // Lets the held write go on to its commit.
+    void let_go() {
+        if (is_let_go_) return;
+        is_let_go_ = true;
+        release_.set_value();
+    }
+    // let_go(), then waits until the held write has returned.
+    void release() {
+        let_go();
+        if (blocker_.valid()) blocker_.get();
+    }
+
+private:
+    bool is_let_go_ = false;
+    std::promise<void> started_;
+    std::promise<void> release_;
+    std::future<void> blocker_;  // last: its thread uses the promises
+};
+
 template <typename Backend>
 class DatabaseContract : public ::testing::Test {
 protected:
@@ -219,16 +255,7 @@ TYPED_TEST_P(DatabaseContract, accepts_work_from_many_threads_at_once) {
 
 TYPED_TEST_P(DatabaseContract, finishes_queued_work_on_close_then_refuses_more) {
     auto& db = this->db();
-    std::promise<void> started;
-    std::promise<void> release;
-    auto blocker = std::async(std::launch::async, [&] {
-        db.write_sync([&](Connection& c) {
-            add_master(c, "first");
-            started.set_value();
-            release.get_future().wait();
-        });
-    });
-    started.get_future().wait();
+    WriterHeld held(db);  // adds master "first", then holds the writer until release()
 
     boost::asio::io_context context;
     std::atomic<int> finished = 0;
@@ -245,9 +272,9 @@ TYPED_TEST_P(DatabaseContract, finishes_queued_work_on_close_then_refuses_more) 
             });
     }
     context.poll();  // each coroutine submits its write, then waits
-    release.set_value();
+    held.let_go();
     db.close();
-    blocker.get();
+    held.release();
     context.run();
     EXPECT_EQ(finished, 10);
     EXPECT_THROW(db.write_sync([](Connection& c) { add_master(c, "late"); }), DatabaseError);
@@ -340,16 +367,7 @@ TYPED_TEST_P(DatabaseContract, cascades_deletes_along_foreign_keys) {
 // still commits or rolls back on its own, and its caller learns its own outcome.
 TYPED_TEST_P(DatabaseContract, keeps_each_queued_write_atomic_on_its_own) {
     auto& db = this->db();
-    std::promise<void> started;
-    std::promise<void> release;
-    auto blocker = std::async(std::launch::async, [&] {
-        db.write_sync([&](Connection& c) {
-            add_master(c, "first");
-            started.set_value();
-            release.get_future().wait();
-        });
-    });
-    started.get_future().wait();
+    WriterHeld held(db);  // adds master "first", then holds the writer until release()
 
     boost::asio::io_context context;
     // What each queued write does, and what its caller saw: "ok", "unique", "error".
@@ -384,8 +402,7 @@ TYPED_TEST_P(DatabaseContract, keeps_each_queued_write_atomic_on_its_own) {
             });
     }
     context.poll();  // every write is queued behind the blocker
-    release.set_value();
-    blocker.get();
+    held.release();
     context.run();
     EXPECT_EQ(seen, (std::vector<std::string>{"ok", "error", "ok", "unique", "ok"}));
     const auto names = db.read_sync([](Connection& c) {

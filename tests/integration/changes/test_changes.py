@@ -24,7 +24,6 @@ through HTTP, the `kiln` CLI and git:
 
 Usage: /usr/bin/python3 test_changes.py --kiln build/dev/app/kiln [--keep] [-v]
 """
-import argparse
 import base64
 import hashlib
 import hmac
@@ -407,13 +406,7 @@ SECTIONS = [('hooks', section_hooks), ('rest', section_rest), ('sendchange', sec
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--kiln', required=True)
-    parser.add_argument('--keep', action='store_true')
-    parser.add_argument('-v', action='store_true')
-    args = parser.parse_args()
-    rm.enable_subreaper()
-    return rm.run_sections(Scenario(args), SECTIONS, args.v)
+    return rm.main_with_sections(Scenario, SECTIONS, with_worker=False)
 
 if __name__ == '__main__':
     sys.exit(main())

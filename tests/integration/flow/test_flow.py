@@ -34,7 +34,6 @@ a barrier (a later change that schedulers handle after the earlier ones, in chan
 
 Usage: /usr/bin/python3 test_flow.py --kiln build/dev/app/kiln --kiln-worker build/dev/app/kiln-worker
 """
-import argparse
 import hashlib
 import hmac
 import json
@@ -445,14 +444,7 @@ SECTIONS = [
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--kiln', required=True)
-    parser.add_argument('--kiln-worker', required=True)
-    parser.add_argument('--keep', action='store_true')
-    parser.add_argument('-v', action='store_true')
-    args = parser.parse_args()
-    rm.enable_subreaper()
-    return rm.run_sections(FlowTest(args), SECTIONS, args.v)
+    return rm.main_with_sections(FlowTest, SECTIONS)
 
 
 if __name__ == '__main__':

@@ -21,7 +21,6 @@ prints what the tree holds. Checked per builder (PASS/FAIL lines, then "N passed
 
 Usage: /usr/bin/python3 test_git.py --kiln build/dev/app/kiln --kiln-worker build/dev/app/kiln-worker
 """
-import argparse
 import json
 import os
 import shutil
@@ -320,15 +319,7 @@ SECTIONS = [
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--kiln', required=True)
-    parser.add_argument('--kiln-worker', required=True)
-    parser.add_argument('--keep', action='store_true')
-    args = parser.parse_args()
-    args.kiln = os.path.abspath(args.kiln)
-    args.kiln_worker = os.path.abspath(args.kiln_worker)
-    rm.enable_subreaper()
-    return rm.run_sections(GitTest(args), SECTIONS)
+    return rm.main_with_sections(GitTest, SECTIONS)
 
 
 if __name__ == '__main__':

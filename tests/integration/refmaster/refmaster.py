@@ -19,6 +19,7 @@ What it provides:
   process group, then orphaned) are re-parented to us and ``kill_leftover_descendants()`` can
   still find and kill them by PID.  Nothing outside our own process tree is ever touched.
 """
+import argparse
 import bz2
 import contextlib
 import ctypes
@@ -115,6 +116,29 @@ def run_sections(scenario, sections, verbose=False):
         final_cleanup()
     print(f'{passed} passed, {failed} failed', flush=True)
     return 1 if failed else 0
+
+
+def parse_test_args(with_worker=True):
+    """The integration tests' common command line (--kiln, --kiln-worker, --keep, -v), binaries
+    made absolute; also makes this process the subreaper of what the test starts."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--kiln', required=True)
+    if with_worker:
+        parser.add_argument('--kiln-worker', required=True)
+    parser.add_argument('--keep', action='store_true', help='keep the temp dir')
+    parser.add_argument('-v', action='store_true', help='a traceback for every failure')
+    args = parser.parse_args()
+    args.kiln = os.path.abspath(args.kiln)
+    if with_worker:
+        args.kiln_worker = os.path.abspath(args.kiln_worker)
+    enable_subreaper()
+    return args
+
+
+def main_with_sections(make_scenario, sections, with_worker=True):
+    """A test's main(): parse_test_args, then run_sections on make_scenario(args)."""
+    args = parse_test_args(with_worker)
+    return run_sections(make_scenario(args), sections, args.v)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ Checked (PASS/FAIL lines, then "N passed, N failed"):
 
 Usage: /usr/bin/python3 test_schedulers.py --kiln build/dev/app/kiln --kiln-worker build/dev/app/kiln-worker
 """
-import argparse
 import os
 import shutil
 import sys
@@ -192,7 +191,7 @@ def stop(t):
     slow_id = t.builder_id('child-slow')
     wait_for('the slow child running',
              lambda: t.api.data(f'builders/{slow_id}/builds?complete=false')['builds'], 60)
-    status, reply = t.api.rpc(f'builds/{waiter["buildid"]}', 'stop', {'PERIODIC_REASON': 'enough'})
+    status, reply = t.api.rpc(f'builds/{waiter["buildid"]}', 'stop', {'reason': 'enough'})
     check(status == 200, f'stop: {status} {reply}')
     waiter = t.build_of(brid, timeout=60)
     check(waiter['results'] == 6, f'stopped parent: {waiter}')
@@ -204,7 +203,7 @@ def stop(t):
 
 
 def periodic(t):
-    first = wait_for('periodic buildsets', lambda: len(t.buildsets_by_reason(PERIODIC_REASON)) >= 3, 30)
+    wait_for('periodic buildsets', lambda: len(t.buildsets_by_reason(PERIODIC_REASON)) >= 3, 30)
     sets = t.buildsets_by_reason(PERIODIC_REASON)
     times = sorted(b['submitted_at'] for b in sets)
     gaps = [b - a for a, b in zip(times, times[1:])]
@@ -262,15 +261,7 @@ SECTIONS = [
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--kiln', required=True)
-    parser.add_argument('--kiln-worker', required=True)
-    parser.add_argument('--keep', action='store_true')
-    args = parser.parse_args()
-    args.kiln = os.path.abspath(args.kiln)
-    args.kiln_worker = os.path.abspath(args.kiln_worker)
-    rm.enable_subreaper()
-    return rm.run_sections(SchedulerTest(args), SECTIONS)
+    return rm.main_with_sections(SchedulerTest, SECTIONS)
 
 
 if __name__ == '__main__':

@@ -22,7 +22,6 @@ and a new binary file, none committed. Checked (PASS/FAIL lines, then "N passed,
 
 Usage: /usr/bin/python3 test_try.py --kiln build/dev/app/kiln --kiln-worker build/dev/app/kiln-worker
 """
-import argparse
 import base64
 import hashlib
 import json
@@ -391,15 +390,7 @@ SECTIONS = [
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--kiln', required=True)
-    parser.add_argument('--kiln-worker', required=True)
-    parser.add_argument('--keep', action='store_true')
-    args = parser.parse_args()
-    args.kiln = os.path.abspath(args.kiln)
-    args.kiln_worker = os.path.abspath(args.kiln_worker)
-    rm.enable_subreaper()
-    return rm.run_sections(TryTest(args), SECTIONS)
+    return rm.main_with_sections(TryTest, SECTIONS)
 
 
 if __name__ == '__main__':

@@ -23,7 +23,6 @@ string parameters `exitcode` and `sleep`. Driven only through HTTP:
 
 Usage: /usr/bin/python3 test_api.py --kiln build/dev/app/kiln [--keep] [-v]
 """
-import argparse
 import base64
 import json
 import socket
@@ -622,13 +621,7 @@ SECTIONS = [('control', section_control), ('shapes', section_shapes),
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--kiln', required=True)
-    parser.add_argument('--keep', action='store_true')
-    parser.add_argument('-v', action='store_true')
-    args = parser.parse_args()
-    rm.enable_subreaper()
-    return rm.run_sections(Scenario(args), SECTIONS, args.v)
+    return rm.main_with_sections(Scenario, SECTIONS, with_worker=False)
 
 if __name__ == '__main__':
     sys.exit(main())

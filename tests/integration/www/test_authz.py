@@ -20,7 +20,6 @@ check shuts the master down through the API (allowed for alice only) and sees th
 
 Usage: /usr/bin/python3 test_authz.py --kiln build/dev/app/kiln --kiln-worker .../kiln-worker
 """
-import argparse
 import json
 import os
 import shutil
@@ -403,13 +402,7 @@ class Matrix:
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--kiln', required=True)
-    parser.add_argument('--kiln-worker', required=True)
-    parser.add_argument('--keep', action='store_true')
-    parser.add_argument('-v', action='store_true')
-    args = parser.parse_args()
-    rm.enable_subreaper()
+    args = rm.parse_test_args()
     matrix = Matrix(args)
     parts = [(name, getattr(Matrix, f'check_{name}'))
              for name in ('force', 'cancel', 'stop_and_rebuild', 'owner', 'admin_actions',
